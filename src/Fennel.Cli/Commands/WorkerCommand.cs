@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using Fennel.Cli.CommandLine;
+using Fennel.Worker;
+
+namespace Fennel.Cli.Commands;
+
+/// <summary>
+/// <c>worker</c>: runs a worker in the foreground until a signal stops it. SIGTERM or SIGINT (Ctrl+C) = warm shutdown,
+/// a second one or SIGQUIT = cold shutdown. Exits 0 after a warm shutdown, 1 after a cold one.
+/// </summary>
+internal static class WorkerCommand
+{
+    public static CommandSpec Spec { get; } = new("worker", "Runs a worker in the foreground: consumes queues and runs tasks until stopped by a signal.",
+    [
+        new(["-Q", "--queues"], "Queues to consume, comma-separated (default: celery)", "QUEUES"),
+        new(["-n", "--hostname"], "Node name: %h host+domain, %n host, %d domain; 'celery@' is added without '@' (default celery@%h)", "NAME"),
+        new(["-c", "--concurrency"], "Tasks run at once (default: CPU cores)", "N"),
+        new(["-P", "--pool"], "Pool: async (default, for awaiting tasks) or threads (for blocking tasks)", "POOL"),
+        new(["--prefetch-multiplier"], "Messages held per concurrency slot (default 4)", "N"),
+        new(["--shutdown-timeout"], "Seconds a warm shutdown waits for running tasks before going cold (default 50)", "SECONDS"),
+    ], [], RunAsync);
+
+    private static async Task<int> RunAsync(FennelApp app, ParsedCommand cmd, CancellationToken cancellationToken)
+    {
+        if (app.Tasks.All.Count == 0)
+        {
+            await Console.Error.WriteLineAsync("error: this app registers no tasks, so a worker here would only dead-letter messages. " +
+                "Run the worker from your own app: dotnet run --project YourApp -- worker").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        var pool = cmd.Get("pool");
+        WorkerPoolKind? poolKind = pool switch
+        {
+            null => null,
+            "async" => WorkerPoolKind.Async,
+            "threads" => WorkerPoolKind.Threads,
+            "process" or "prefork" => throw new UsageException("The process pool is not available yet; use -P async or -P threads."),
+            _ => throw new UsageException($"Unknown pool '{pool}'; choose async or threads."),
+        };
+        var concurrency = cmd.GetInt("concurrency", min: 1);
+        var prefetch = cmd.GetInt("prefetch-multiplier", min: 1);
+        var shutdown = cmd.GetSeconds("shutdown-timeout");
+        var worker = app.CreateWorker(o =>
+        {
+            if (cmd.Get("queues") is { } queues) o.Queues = [.. queues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+            if (cmd.Get("hostname") is { } name) o.NodeName = name;
+            if (concurrency is { } c) o.Concurrency = c;
+            if (poolKind is { } p) o.Pool = p;
+            if (prefetch is { } m) o.PrefetchMultiplier = m;
+            if (shutdown is { } s) o.ShutdownTimeout = s;
+        });
+
+        var signals = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // we decide how to stop
+            var count = Interlocked.Increment(ref signals);
+            if (context.Signal == PosixSignal.SIGQUIT || count > 1) _ = worker.StopColdAsync();
+            else _ = worker.StopAsync(CancellationToken.None);
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
+        using var cancel = cancellationToken.Register(() => _ = worker.StopAsync(CancellationToken.None));
+
+        await worker.StartAsync(cancellationToken).ConfigureAwait(false);
+        await worker.Completion.ConfigureAwait(false);
+        return worker.StoppedCold ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+}

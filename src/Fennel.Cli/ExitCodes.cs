@@ -1,0 +1,28 @@
+namespace Fennel.Cli;
+
+/// <summary>
+/// What the commands exit with, for scripts and supervisors (values from BSD's sysexits where one fits).
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>Done: the command did what it was asked; a worker stopped warm.</summary>
+    public const int Ok = 0;
+
+    /// <summary>A task failed or was revoked (<c>call --wait</c>, <c>result --wait</c>); a worker stopped cold.</summary>
+    public const int Failed = 1;
+
+    /// <summary>Bad command line: unknown command or option, missing or bad value.</summary>
+    public const int Usage = 64;
+
+    /// <summary>The broker or result store could not be reached.</summary>
+    public const int Unavailable = 69;
+
+    /// <summary>An unexpected error inside Fennel (a bug: please report it with the log).</summary>
+    public const int Software = 70;
+
+    /// <summary>Waiting for a result timed out.</summary>
+    public const int TimedOut = 75;
+
+    /// <summary>Bad configuration (options, appsettings.json, environment).</summary>
+    public const int Config = 78;
+}

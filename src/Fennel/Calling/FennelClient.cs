@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Fennel.Protocol;
+using Fennel.Results;
+using Fennel.Routing;
+using Fennel.Tasks;
+using Fennel.Transport;
+
+namespace Fennel.Calling;
+
+/// <summary>
+/// Sends tasks: builds the <see cref="TaskMessage"/>, asks the routes for the queue, encodes it and publishes it.
+/// Works for tasks this app registered and, by name, for tasks only other processes know (a Python task, say).
+/// </summary>
+public sealed class FennelClient
+{
+    private readonly Func<ITransport> _transport;
+    private readonly Func<IResultStore> _results;
+    private readonly TaskRegistry _registry;
+    private readonly TaskRoutes _routes;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, Task> _declared = new(StringComparer.Ordinal);
+
+    internal FennelClient(Func<ITransport> transport, Func<IResultStore> results, TaskRegistry registry, TaskRoutes routes,
+        JsonSerializerOptions json, TimeProvider time)
+    {
+        _transport = transport;
+        _results = results;
+        _registry = registry;
+        _routes = routes;
+        Json = json;
+        _time = time;
+        Origin = $"gen{Environment.ProcessId}@{Environment.MachineName}";
+    }
+
+    /// <summary>The serializer options for arguments and results.</summary>
+    public JsonSerializerOptions Json { get; }
+
+    /// <summary>This client's id in <c>reply_to</c>: where rpc results and control replies for it go.</summary>
+    public string ReplyTo { get; } = Guid.NewGuid().ToString();
+
+    /// <summary>The <c>origin</c> header: <c>gen&lt;pid&gt;@&lt;host&gt;</c>.</summary>
+    public string Origin { get; }
+
+    /// <summary>Sends a task by name with JSON arguments.</summary>
+    public async Task<AsyncResult> SendTaskAsync(string name, JsonArray? args = null, JsonObject? kwargs = null, CallOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var (message, queue) = Build(new TaskCall(name, args, kwargs, options));
+        await PublishAsync([(message, queue)], cancellationToken).ConfigureAwait(false);
+        return new AsyncResult(message.Id, _results(), Json);
+    }
+
+    /// <summary>Sends a task by name with .NET arguments (serialized as JSON) and a known result type.</summary>
+    public async Task<AsyncResult<TResult>> SendTaskAsync<TResult>(string name, object?[] args, CallOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var (message, queue) = Build(new TaskCall(name, ToJsonArgs(args), null, options));
+        await PublishAsync([(message, queue)], cancellationToken).ConfigureAwait(false);
+        return new AsyncResult<TResult>(message.Id, _results(), Json);
+    }
+
+    /// <summary>Sends many tasks in as few broker round trips as possible.</summary>
+    public async Task<IReadOnlyList<AsyncResult>> SendBatchAsync(IReadOnlyList<TaskCall> calls, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        var built = calls.Select(Build).ToList();
+        await PublishAsync(built, cancellationToken).ConfigureAwait(false);
+        var store = _results();
+        return [.. built.Select(b => new AsyncResult(b.Message.Id, store, Json))];
+    }
+
+    /// <summary>Publishes an already built message (re-sending, retries).</summary>
+    public Task PublishAsync(TaskMessage message, string queue, CancellationToken cancellationToken = default) =>
+        PublishAsync([(message, queue)], cancellationToken);
+
+    /// <summary>The handle of a task sent earlier.</summary>
+    public AsyncResult GetResult(string taskId) => new(taskId, _results(), Json);
+
+    /// <summary>The handle of a task sent earlier, with its result type.</summary>
+    public AsyncResult<T> GetResult<T>(string taskId) => new(taskId, _results(), Json);
+
+    /// <summary>Deletes every waiting message of a queue; returns how many.</summary>
+    public Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) => _transport().PurgeAsync(queue, cancellationToken);
+
+    /// <summary>Serializes .NET values as task arguments.</summary>
+    public JsonArray ToJsonArgs(params object?[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var array = new JsonArray();
+        foreach (var a in args) array.Add(a is null ? null : a as JsonNode ?? JsonSerializer.SerializeToNode(a, a.GetType(), Json));
+        return array;
+    }
+
+    /// <summary>Builds the message and picks its queue: call option, else the task's queue, else the routes.</summary>
+    internal (TaskMessage Message, string Queue) Build(TaskCall call)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(call.Name);
+        var options = call.Options ?? new CallOptions();
+        _registry.TryGet(call.Name, out var task);
+        var now = _time.GetUtcNow();
+        var id = options.TaskId ?? Guid.NewGuid().ToString();
+        var parent = TaskContext.Current;
+        var headers = new JsonObject();
+        if (options.Headers is not null)
+        {
+            foreach (var (key, value) in options.Headers)
+            {
+                headers[key] = value is null ? null : value as JsonNode ?? JsonSerializer.SerializeToNode(value, value.GetType(), Json);
+            }
+        }
+        var soft = options.SoftTimeLimit ?? task?.Options.SoftTimeLimit;
+        var hard = options.TimeLimit ?? task?.Options.TimeLimit;
+        var priority = options.Priority ?? 0;
+        if (priority is < 0 or > 9) throw new ArgumentOutOfRangeException(nameof(call), priority, "Priority must be between 0 and 9.");
+        var message = new TaskMessage
+        {
+            Id = id,
+            Task = call.Name,
+            Shadow = options.Shadow,
+            Eta = options.Eta ?? (options.Countdown is { } countdown ? now + countdown : null),
+            Expires = options.Expires ?? (options.ExpiresIn is { } expiresIn ? now + expiresIn : null),
+            TimeLimit = new TaskTimeLimit(hard?.TotalSeconds, soft?.TotalSeconds),
+            RootId = parent?.Message.RootId ?? parent?.Id ?? id,
+            ParentId = parent?.Id,
+            Origin = Origin,
+            IgnoreResult = options.IgnoreResult ?? task?.Options.IgnoreResult ?? false,
+            ExtraHeaders = headers,
+            ReplyTo = options.ReplyTo ?? ReplyTo,
+            Priority = priority,
+            Args = call.Args ?? [],
+            Kwargs = call.Kwargs ?? [],
+        };
+        if (task?.Options.Sensitive == true) message = message with { ArgsRepr = "'***'", KwargsRepr = "'***'" };
+        var queue = options.Queue ?? task?.Options.Queue ?? _routes.Resolve(call.Name);
+        return (message, queue);
+    }
+
+    private async Task PublishAsync(IReadOnlyList<(TaskMessage Message, string Queue)> messages, CancellationToken cancellationToken)
+    {
+        var transport = _transport();
+        var now = _time.GetUtcNow();
+        foreach (var queue in messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal))
+        {
+            await _declared.GetOrAdd(queue, q => transport.DeclareQueueAsync(q, CancellationToken.None)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var outgoing = messages.Select(m => new OutgoingMessage(m.Queue, TaskEnvelope.Encode(m.Message, m.Queue, now), m.Message.Priority,
+            m.Message.Eta is { } eta && eta > now ? eta : null, m.Message.Id)).ToList();
+        using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.publish", ActivityKind.Producer);
+        activity?.SetTag("fennel.task.count", outgoing.Count);
+        if (outgoing.Count == 1) await transport.PublishAsync(outgoing[0], cancellationToken).ConfigureAwait(false);
+        else await transport.PublishBatchAsync(outgoing, cancellationToken).ConfigureAwait(false);
+        FennelDiagnostics.TasksSent.Add(outgoing.Count);
+    }
+}

@@ -1,0 +1,4 @@
+namespace Fennel.Calling;
+
+/// <summary>The result type of a task that returns nothing (Python's <c>None</c>).</summary>
+public readonly record struct NoResult;

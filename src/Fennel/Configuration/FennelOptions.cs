@@ -1,0 +1,52 @@
+namespace Fennel.Configuration;
+
+/// <summary>
+/// The app's options: section <c>Fennel</c> of appsettings.json, environment variables <c>FENNEL_*</c>
+/// (<c>FENNEL_BROKER_URL</c>, <c>FENNEL_RESULT_BACKEND</c>, <c>FENNEL_WORKER__CONCURRENCY</c>), the command line
+/// (<c>-b/--broker</c>, <c>--result-backend</c>) and code, strongest last: command line, environment, file, code.
+/// </summary>
+public sealed class FennelOptions
+{
+    /// <summary>The broker used when none is configured: an embedded SQLite file in the working folder.</summary>
+    public const string DefaultBrokerUrl = "sqlite:///fennel.db";
+
+    /// <summary>
+    /// The broker URL; its scheme picks the transport: <c>sqlite://</c>, <c>redis://</c>, <c>amqp://</c>, <c>memory://</c>.
+    /// <value>Default: <c>sqlite:///fennel.db</c>.</value>
+    /// </summary>
+    public string? BrokerUrl { get; set; }
+
+    /// <summary>Where results are stored. <value>Default: the broker, when it can store results.</value></summary>
+    public string? ResultBackend { get; set; }
+
+    /// <summary>The queue of tasks no router claims. <value>Default: <c>celery</c>, as in Celery.</value></summary>
+    public string DefaultQueue { get; set; } = "celery";
+
+    /// <summary>How long results are kept. <value>Default: 1 day (Celery's <c>result_expires</c>).</value></summary>
+    public TimeSpan ResultExpires { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Write kombu 5.3 JSON type tags for dates, UUIDs, decimals and bytes in arguments and results. Leave off while Celery
+    /// 5.2 (kombu 5.2) peers read them. Tags are always read. <value>Default: false.</value>
+    /// </summary>
+    public bool JsonTypeTags { get; set; }
+
+    /// <summary>Worker options (section <c>Fennel:Worker</c>).</summary>
+    public Worker.WorkerOptions Worker { get; set; } = new();
+
+    /// <summary>The broker URL in force.</summary>
+    public string EffectiveBrokerUrl => string.IsNullOrWhiteSpace(BrokerUrl) ? DefaultBrokerUrl : BrokerUrl;
+
+    /// <summary>The result backend URL in force.</summary>
+    public string EffectiveResultBackend => string.IsNullOrWhiteSpace(ResultBackend) ? EffectiveBrokerUrl : ResultBackend;
+
+    /// <summary>Throws <see cref="FennelConfigurationException"/> naming the first bad option.</summary>
+    public void Validate()
+    {
+        BrokerUrls.Scheme(EffectiveBrokerUrl, "broker URL");
+        BrokerUrls.Scheme(EffectiveResultBackend, "result backend URL");
+        if (string.IsNullOrWhiteSpace(DefaultQueue)) throw new FennelConfigurationException("Fennel:DefaultQueue must not be empty.");
+        if (ResultExpires <= TimeSpan.Zero) throw new FennelConfigurationException($"Fennel:ResultExpires must be positive, not {ResultExpires}.");
+        Worker.Validate();
+    }
+}

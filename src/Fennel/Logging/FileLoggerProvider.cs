@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace Fennel.Logging;
+
+/// <summary>
+/// Writes log lines to a file (<c>--logfile</c>), appending, one line per entry, flushed per line so nothing is lost
+/// when the process is killed. <c>%n</c> (node-less: the host name), <c>%p</c> (process id) and <c>%%</c> expand in the path.
+/// </summary>
+internal sealed class FileLoggerProvider : ILoggerProvider
+{
+    private readonly StreamWriter _writer;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<string, FileLogger> _loggers = new(StringComparer.Ordinal);
+
+    public FileLoggerProvider(string pathPattern)
+    {
+        var path = pathPattern.Replace("%%", "\0", StringComparison.Ordinal)
+            .Replace("%n", Environment.MachineName, StringComparison.Ordinal)
+            .Replace("%p", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("\0", "%", StringComparison.Ordinal);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+        _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+    }
+
+    public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, name => new FileLogger(this, name));
+
+    public void Dispose()
+    {
+        lock (_gate) _writer.Dispose();
+    }
+
+    private void Write(string line)
+    {
+        lock (_gate) _writer.WriteLine(line);
+    }
+
+    private sealed class FileLogger(FileLoggerProvider provider, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            var line = $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss.fff} {logLevel.ToString().ToUpperInvariant()} {category}: {formatter(state, exception)}";
+            provider.Write(exception is null ? line : line + Environment.NewLine + exception);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace Fennel.Tasks;
+
+/// <summary>A registered task: its name, its options and how to call its handler.</summary>
+public sealed class TaskDefinition
+{
+    internal TaskDefinition(string name, TaskOptions options, TaskInvoker invoker)
+    {
+        Name = name;
+        Options = options;
+        Invoker = invoker;
+    }
+
+    /// <summary>The stable name on the wire.</summary>
+    public string Name { get; }
+
+    /// <summary>How it behaves.</summary>
+    public TaskOptions Options { get; }
+
+    /// <summary>The message argument types, in order.</summary>
+    public IReadOnlyList<Type> ArgumentTypes => Invoker.ArgumentTypes;
+
+    /// <summary>A readable signature, e.g. <c>tasks.add(x: Int32, y: Int32)</c>.</summary>
+    public string Signature => Invoker.Signature;
+
+    internal TaskInvoker Invoker { get; }
+}

@@ -1,0 +1,16 @@
+using System.Text.Json.Nodes;
+
+namespace Fennel.Worker.Pools;
+
+/// <summary>
+/// Runs handlers on the shared thread pool: thousands of tasks that await I/O run at once on a few threads.
+/// A handler that blocks holds a thread-pool thread; use <see cref="ThreadsPool"/> for such tasks.
+/// </summary>
+internal sealed class AsyncPool : IWorkerPool
+{
+    public string Name => "async";
+
+    public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler) => handler();
+
+    public void Dispose() { }
+}

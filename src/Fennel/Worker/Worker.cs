@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Fennel.Configuration;
+using Fennel.Results;
+using Fennel.Transport;
+using Fennel.Worker.Pools;
+using Microsoft.Extensions.Logging;
+
+namespace Fennel.Worker;
+
+/// <summary>
+/// A worker node: fetches messages from its queues under a lease, dispatches them, runs them in its pool, stores
+/// results and acknowledges them after (late ack). Create one with <c>app.CreateWorker(options)</c>.
+/// </summary>
+/// <remarks>
+/// The files of this type follow a message: <c>Worker.Consume.cs</c> fetches and holds it (leases, prefetch),
+/// <c>Worker.Dispatch.cs</c> checks it (malformed, unknown, expired, not yet due), <c>Worker.Execute.cs</c> runs it and
+/// settles it. This file is the worker's life: start, warm shutdown, cold shutdown.
+/// </remarks>
+public sealed partial class Worker : IAsyncDisposable
+{
+    private readonly FennelApp _app;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Channel<TaskJob> _jobs = Channel.CreateUnbounded<TaskJob>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly CancellationTokenSource _stopFetching = new();
+    private readonly CancellationTokenSource _cold = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private ITransport _transport = null!;
+    private IResultStore _results = null!;
+    private IWorkerPool _pool = null!;
+    private Task[] _runners = [];
+    private Task _consumer = Task.CompletedTask;
+    private Task _leaseKeeper = Task.CompletedTask;
+    private WorkerState _state = WorkerState.Created;
+    private int _running;
+    private long _processed;
+    private long _failed;
+
+    internal Worker(FennelApp app, WorkerOptions options)
+    {
+        _app = app;
+        Options = options;
+        _time = app.TimeProvider;
+        Name = NodeNames.Expand(options.NodeName);
+        Queues = options.Queues.Count > 0 ? [.. options.Queues.Distinct(StringComparer.Ordinal)] : [app.Options.DefaultQueue];
+        Prefetch = options.Concurrency * options.PrefetchMultiplier;
+        _slots = new SemaphoreSlim(Prefetch, Prefetch);
+        _logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
+    }
+
+    /// <summary>The node name, e.g. <c>celery@customers.host</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The queues it consumes.</summary>
+    public IReadOnlyList<string> Queues { get; }
+
+    /// <summary>The options it runs with (a copy: later changes do not affect it).</summary>
+    public WorkerOptions Options { get; }
+
+    /// <summary>How many messages it holds at most: concurrency × prefetch multiplier.</summary>
+    public int Prefetch { get; }
+
+    /// <summary>Where it is in its life.</summary>
+    public WorkerState State
+    {
+        get { lock (_gate) return _state; }
+    }
+
+    /// <summary>Tasks that ran to an outcome (success, failure, retry) on this worker.</summary>
+    public long Processed => Interlocked.Read(ref _processed);
+
+    /// <summary>Tasks that ended in FAILURE on this worker.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Tasks running now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Completes when the worker has stopped.</summary>
+    public Task Completion => _stopped.Task;
+
+    /// <summary>True when the last stop was cold: running tasks were interrupted and returned to the broker.</summary>
+    public bool StoppedCold { get; private set; }
+
+    /// <summary>Connects to the broker and starts consuming. Throws when the broker cannot be reached or configured.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_state != WorkerState.Created) throw new InvalidOperationException($"Worker {Name} was already started.");
+            _state = WorkerState.Starting;
+        }
+        _transport = _app.Transport;
+        _results = _app.Results;
+        foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+        _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
+        _runners = [.. Enumerable.Range(0, Options.Concurrency).Select(_ => Task.Run(RunJobsAsync, CancellationToken.None))];
+        _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
+        _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);
+        lock (_gate) _state = WorkerState.Running;
+        Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Options.Concurrency, Prefetch,
+            BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
+    }
+
+    /// <summary>
+    /// Warm shutdown: stop fetching, give unstarted messages back to the broker at once, let running tasks finish within
+    /// <see cref="WorkerOptions.ShutdownTimeout"/>, then stop. Past the timeout, or when <paramref name="cancellationToken"/>
+    /// fires, it goes cold (see <see cref="StopColdAsync"/>).
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (!BeginStop()) { await Completion.ConfigureAwait(false); return; }
+        await _stopFetching.CancelAsync().ConfigureAwait(false);
+        await _consumer.ConfigureAwait(false);
+        _jobs.Writer.TryComplete();
+        var returned = await ReturnUnstartedAsync().ConfigureAwait(false);
+        Log.WarmShutdown(_logger, Name, returned, Options.ShutdownTimeout.TotalSeconds, Running);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Options.ShutdownTimeout);
+        try
+        {
+            await Task.WhenAll(_runners).WaitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            if (!cancellationToken.IsCancellationRequested) Log.ShutdownTimedOut(_logger, Name, Options.ShutdownTimeout.TotalSeconds);
+            await GoColdAsync().ConfigureAwait(false);
+        }
+        await FinishAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cold shutdown: stop now. Running tasks are cancelled and nothing that did not finish is acknowledged: every held
+    /// message goes back to the broker (or returns by itself when its lease lapses).
+    /// </summary>
+    public async Task StopColdAsync()
+    {
+        var first = BeginStop();
+        await _stopFetching.CancelAsync().ConfigureAwait(false);
+        _jobs.Writer.TryComplete();
+        await GoColdAsync().ConfigureAwait(false);
+        if (first)
+        {
+            await _consumer.ConfigureAwait(false);
+            await FinishAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            await Completion.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops warm if still running.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (State is WorkerState.Running or WorkerState.Starting) await StopAsync().ConfigureAwait(false);
+        _stopFetching.Dispose();
+        _cold.Dispose();
+        _stopRenewing.Dispose();
+        _slots.Dispose();
+    }
+
+    private bool BeginStop()
+    {
+        lock (_gate)
+        {
+            if (_state is WorkerState.Stopping or WorkerState.Stopped) return false;
+            if (_state == WorkerState.Created)
+            {
+                _state = WorkerState.Stopped;
+                _stopped.TrySetResult();
+                return false;
+            }
+            _state = WorkerState.Stopping;
+            return true;
+        }
+    }
+
+    private async Task GoColdAsync()
+    {
+        if (_cold.IsCancellationRequested) return;
+        StoppedCold = true;
+        Log.ColdShutdown(_logger, Name, Running);
+        await _cold.CancelAsync().ConfigureAwait(false);
+        await ReturnUnstartedAsync().ConfigureAwait(false);
+        // Everything still held (running tasks included) goes back unacknowledged.
+        foreach (var delivery in _held.Values.ToList()) await ReleaseAsync(delivery, "return on cold shutdown").ConfigureAwait(false);
+    }
+
+    private async Task FinishAsync()
+    {
+        await _stopRenewing.CancelAsync().ConfigureAwait(false);
+        await _leaseKeeper.ConfigureAwait(false);
+        _pool.Dispose();
+        lock (_gate) _state = WorkerState.Stopped;
+        Log.WorkerStopped(_logger, Name, Processed);
+        _stopped.TrySetResult();
+    }
+}
+
+/// <summary>Where a worker is in its life.</summary>
+public enum WorkerState
+{
+    /// <summary>Created, not started.</summary>
+    Created,
+
+    /// <summary>Connecting.</summary>
+    Starting,
+
+    /// <summary>Consuming.</summary>
+    Running,
+
+    /// <summary>Shutting down.</summary>
+    Stopping,
+
+    /// <summary>Stopped.</summary>
+    Stopped,
+}

@@ -1,0 +1,81 @@
+namespace Fennel.Worker;
+
+/// <summary>How a worker runs: what it consumes, how many tasks at once, and how it stops.</summary>
+public sealed class WorkerOptions
+{
+    /// <summary>The queues to consume (<c>-Q a,b</c>). <value>Default: the app's default queue (<c>celery</c>).</value></summary>
+    public List<string> Queues { get; set; } = [];
+
+    /// <summary>
+    /// The node name (<c>-n</c>): <c>%h</c> = host with domain, <c>%n</c> = host, <c>%d</c> = domain; without <c>@</c>,
+    /// <c>celery@</c> is put in front, as Celery does. <value>Default: <c>celery@%h</c>.</value>
+    /// </summary>
+    public string NodeName { get; set; } = "celery@%h";
+
+    /// <summary>How many tasks run at once (<c>-c</c>). <value>Default: the number of CPU cores.</value></summary>
+    public int Concurrency { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>The pool (<c>-P</c>). <value>Default: <see cref="WorkerPoolKind.Async"/>.</value></summary>
+    public WorkerPoolKind Pool { get; set; } = WorkerPoolKind.Async;
+
+    /// <summary>
+    /// Messages held per unit of concurrency (<c>--prefetch-multiplier</c>): the worker holds at most
+    /// <c>Concurrency × PrefetchMultiplier</c> messages. <value>Default: 4, as Celery.</value>
+    /// </summary>
+    public int PrefetchMultiplier { get; set; } = 4;
+
+    /// <summary>
+    /// How long a warm shutdown waits for running tasks before stopping cold (unfinished tasks go back to the broker).
+    /// Keep it below the supervisor's stop timeout (Supervisor's <c>stopwaitsecs</c>, systemd's <c>TimeoutStopSec</c>).
+    /// <value>Default: 50 seconds.</value>
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(50);
+
+    /// <summary>
+    /// How long a fetched message stays ours without renewal (the visibility timeout). The worker renews every held message
+    /// at a third of this, so a live task never runs twice; a crashed worker's messages come back after it.
+    /// <value>Default: 30 seconds.</value>
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Deliveries after which a message that keeps losing its worker (a crash it causes, say) is dead-lettered.
+    /// <value>Default: 5.</value>
+    /// </summary>
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>Store the STARTED state when a task starts (one more write per task). <value>Default: false, as Celery.</value></summary>
+    public bool TrackStarted { get; set; }
+
+    /// <summary>Throws <see cref="FennelConfigurationException"/> naming the first bad option.</summary>
+    public void Validate()
+    {
+        if (Concurrency < 1) throw new FennelConfigurationException($"Worker concurrency must be at least 1, not {Concurrency}.");
+        if (PrefetchMultiplier < 1) throw new FennelConfigurationException($"Worker prefetch multiplier must be at least 1, not {PrefetchMultiplier}.");
+        if (LeaseDuration < TimeSpan.FromSeconds(1)) throw new FennelConfigurationException($"Worker lease duration must be at least 1 s, not {LeaseDuration}.");
+        if (ShutdownTimeout < TimeSpan.Zero) throw new FennelConfigurationException($"Worker shutdown timeout must not be negative, not {ShutdownTimeout}.");
+        if (MaxDeliveries < 1) throw new FennelConfigurationException($"Worker max deliveries must be at least 1, not {MaxDeliveries}.");
+        if (string.IsNullOrWhiteSpace(NodeName)) throw new FennelConfigurationException("Worker node name must not be empty.");
+        foreach (var q in Queues)
+        {
+            if (string.IsNullOrWhiteSpace(q)) throw new FennelConfigurationException("Worker queue names must not be empty.");
+        }
+    }
+
+    /// <summary>A copy, so a worker's options cannot change under it.</summary>
+    public WorkerOptions Clone() => new()
+    {
+        Queues = [.. Queues], NodeName = NodeName, Concurrency = Concurrency, Pool = Pool, PrefetchMultiplier = PrefetchMultiplier,
+        ShutdownTimeout = ShutdownTimeout, LeaseDuration = LeaseDuration, MaxDeliveries = MaxDeliveries, TrackStarted = TrackStarted,
+    };
+}
+
+/// <summary>Where tasks run.</summary>
+public enum WorkerPoolKind
+{
+    /// <summary>Many concurrent tasks on the shared thread pool; for tasks that await I/O.</summary>
+    Async,
+
+    /// <summary>One dedicated thread per slot; for tasks that block.</summary>
+    Threads,
+}

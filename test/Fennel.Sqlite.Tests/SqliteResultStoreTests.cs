@@ -1,0 +1,94 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Fennel.Results;
+using Fennel.Transport;
+using Microsoft.Data.Sqlite;
+
+namespace Fennel.Sqlite.Tests;
+
+/// <summary>What the SQLite result store does beyond the shared suite.</summary>
+public sealed class SqliteResultStoreTests(TemporaryFolder folder) : IClassFixture<TemporaryFolder>
+{
+    private static readonly DateTimeOffset Start = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Results_expire_and_are_deleted_by_a_later_write()
+    {
+        var path = folder.NewDatabasePath();
+        var clock = new ManualClock(Start);
+        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(path), clock);
+        await store.StoreAsync(Result("old"), TimeSpan.FromMinutes(1));
+        Assert.NotNull(await store.GetAsync("old"));
+
+        clock.Now = Start.AddMinutes(2);
+        Assert.Null(await store.GetAsync("old"));
+        await store.StoreAsync(Result("new"), TimeSpan.FromMinutes(1));
+
+        Assert.Equal(["new"], await TaskIdsAsync(path));
+    }
+
+    [Fact]
+    public async Task A_result_that_never_expires_is_kept()
+    {
+        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+
+        await store.StoreAsync(Result("forever"), TimeSpan.MaxValue);
+
+        Assert.NotNull(await store.GetAsync("forever"));
+    }
+
+    [Fact]
+    public async Task Results_and_messages_share_one_file()
+    {
+        var path = folder.NewDatabasePath();
+        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(path));
+
+        await transport.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("task")));
+        await store.StoreAsync(Result("shared"), TimeSpan.FromHours(1));
+
+        Assert.Equal(1, await transport.GetQueueLengthAsync("celery"));
+        Assert.Equal(TaskState.Success, (await store.GetAsync("shared"))?.State);
+    }
+
+    [Fact]
+    public async Task Stored_bytes_are_celery_result_json()
+    {
+        var path = folder.NewDatabasePath();
+        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(path));
+
+        await store.StoreAsync(Result("json"), TimeSpan.FromHours(1));
+
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state, body FROM results WHERE task_id = 'json'";
+        using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("SUCCESS", reader.GetString(0));
+        var json = JsonNode.Parse(reader.GetFieldValue<byte[]>(1))!.AsObject();
+        Assert.Equal("SUCCESS", (string?)json["status"]);
+        Assert.Equal("json", (string?)json["task_id"]);
+        Assert.Equal(42, (int?)json["result"]);
+    }
+
+    private static TaskResult Result(string taskId) => new()
+    {
+        TaskId = taskId,
+        State = TaskState.Success,
+        Result = JsonValue.Create(42),
+        DateDone = Start,
+    };
+
+    private static async Task<List<string>> TaskIdsAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT task_id FROM results ORDER BY task_id";
+        using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync()) ids.Add(reader.GetString(0));
+        return ids;
+    }
+}

@@ -1,0 +1,11 @@
+using Fennel.Testing;
+using Fennel.Transport;
+
+namespace Fennel.Sqlite.Tests;
+
+/// <summary>The SQLite broker passes the shared transport suite, every test on a new transport over one file.</summary>
+public sealed class SqliteTransportConformanceTests(TemporaryFolder folder) : TransportConformanceTests, IClassFixture<TemporaryFolder>
+{
+    protected override Task<ITransport> CreateTransportAsync() =>
+        Task.FromResult<ITransport>(new SqliteTransport(TemporaryFolder.OptionsFor(folder.SharedDatabase)));
+}

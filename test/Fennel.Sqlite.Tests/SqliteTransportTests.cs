@@ -1,0 +1,136 @@
+using System.Text;
+using Fennel.Testing;
+using Fennel.Transport;
+using Microsoft.Data.Sqlite;
+
+namespace Fennel.Sqlite.Tests;
+
+/// <summary>What the SQLite broker does beyond the shared suite: many processes on one file, durability, the schema.</summary>
+public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture<TemporaryFolder>
+{
+    private static readonly TimeSpan LongLease = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public async Task Two_transports_on_one_file_never_hand_out_the_same_message()
+    {
+        // Two instances on one file stand for two worker processes: they share nothing but the file.
+        var path = folder.NewDatabasePath();
+        await using var first = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var second = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        const int count = 500;
+        await first.PublishBatchAsync(Enumerable.Range(0, count).Select(i => new OutgoingMessage("work", Encoding.UTF8.GetBytes($"m{i}"))).ToList());
+
+        var seen = await CompetingConsumers.RunAsync([first, second, first, second], "work", count);
+
+        Assert.Equal(count, seen.Count);
+        Assert.Equal(count, seen.Distinct().Count());
+        Assert.Equal(0, await second.GetQueueLengthAsync("work"));
+    }
+
+    [Fact]
+    public async Task Publish_on_one_transport_reaches_a_fetch_waiting_on_another()
+    {
+        var path = folder.NewDatabasePath();
+        await using var producer = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var worker = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        var fetch = worker.FetchAsync(["celery"], 1, LongLease, TimeSpan.FromSeconds(20));
+
+        await producer.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("hello")));
+
+        var delivery = Assert.Single(await fetch.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal("hello", Encoding.UTF8.GetString(delivery.Body.Span));
+    }
+
+    [Fact]
+    public async Task Schema_is_created_on_a_fresh_file()
+    {
+        var path = folder.NewDatabasePath();
+        Assert.False(Directory.Exists(Path.GetDirectoryName(path)));
+
+        await using (var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path)))
+        {
+            await transport.DeclareQueueAsync("declared");
+        }
+
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        Assert.Equal(1L, await ScalarAsync(connection, "PRAGMA user_version"));
+        Assert.Equal("wal", await ScalarAsync(connection, "PRAGMA journal_mode"));
+        foreach (var table in new[] { "queues", "messages", "dead_letters", "results" })
+        {
+            Assert.Equal(1L, await ScalarAsync(connection, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
+        }
+        Assert.Equal("declared", await ScalarAsync(connection, "SELECT name FROM queues"));
+    }
+
+    [Fact]
+    public async Task A_file_with_a_newer_schema_is_refused()
+    {
+        var path = folder.NewDatabasePath();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await ScalarAsync(connection, "PRAGMA user_version = 99");
+        }
+
+        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+
+        var error = await Assert.ThrowsAsync<FennelConfigurationException>(() => transport.GetQueueLengthAsync("celery"));
+        Assert.Contains("99", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Message_survives_closing_and_reopening_the_file()
+    {
+        var path = folder.NewDatabasePath();
+        await using (var producer = new SqliteTransport(TemporaryFolder.OptionsFor(path)))
+        {
+            await producer.PublishAsync(new OutgoingMessage("durable", Encoding.UTF8.GetBytes("still here"), Priority: 3));
+        }
+        SqliteConnection.ClearAllPools();
+
+        await using var reopened = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        var delivery = Assert.Single(await reopened.FetchAsync(["durable"], 10, LongLease, TimeSpan.FromSeconds(10)));
+
+        Assert.Equal("still here", Encoding.UTF8.GetString(delivery.Body.Span));
+        Assert.Equal(1, delivery.DeliveryCount);
+    }
+
+    [Fact]
+    public async Task Delivery_tag_of_another_transport_is_rejected()
+    {
+        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        var foreign = new Delivery("celery", Encoding.UTF8.GetBytes("x"), Guid.NewGuid().ToString("N"), 1);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => transport.AckAsync(foreign));
+    }
+
+    [Fact]
+    public async Task Fetch_with_an_endless_wait_can_be_cancelled()
+    {
+        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        using var cancel = new CancellationTokenSource();
+        var fetch = transport.FetchAsync(["celery"], 1, LongLease, TimeSpan.MaxValue, cancel.Token);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Operations_after_dispose_throw()
+    {
+        var transport = new SqliteTransport(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        await transport.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.GetQueueLengthAsync("celery"));
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+}

@@ -1,0 +1,32 @@
+using Fennel.Configuration;
+
+namespace Fennel.Tests;
+
+/// <summary>Apps on a private in-memory broker, for tests that need no server.</summary>
+internal static class TestApps
+{
+    public static FennelApp Create(Action<FennelAppBuilder>? configure = null, Action<FennelOptions>? options = null)
+    {
+        var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
+        builder.Configure(o =>
+        {
+            o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
+            o.Worker.Concurrency = 4;
+            o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            options?.Invoke(o);
+        });
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+
+    /// <summary>Polls until the condition holds; fails the test after the deadline.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? deadline = null, string? what = null)
+    {
+        var until = DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(15));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) Assert.Fail($"Timed out waiting for {what ?? "a condition"}.");
+            await Task.Delay(10);
+        }
+    }
+}
