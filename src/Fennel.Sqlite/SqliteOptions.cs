@@ -23,12 +23,13 @@ public sealed record SqliteOptions
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// SQLite's <c>synchronous</c> setting. <see cref="SqliteSynchronous.Normal"/> (with WAL) keeps every committed message
-    /// through a crash of the process; <see cref="SqliteSynchronous.Full"/> also through a power loss, at the cost of an
-    /// fsync per commit. URL option <c>synchronous</c> (<c>normal</c> or <c>full</c>).
+    /// SQLite's <c>synchronous</c> setting. <see cref="SqliteSynchronous.Full"/> keeps every committed message through a
+    /// crash of the process and a power loss, at the cost of an fsync per commit; <see cref="SqliteSynchronous.Normal"/>
+    /// (with WAL) is faster and survives a crash of the process but may lose the last commits on a power loss.
+    /// URL option <c>synchronous</c> (<c>full</c> or <c>normal</c>).
     /// </summary>
-    /// <value><see cref="SqliteSynchronous.Normal"/>.</value>
-    public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Normal;
+    /// <value><see cref="SqliteSynchronous.Full"/>: nothing lost by default.</value>
+    public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Full;
 
     /// <summary>Reads a <c>sqlite://</c> URL; a relative path is resolved against the current working folder.</summary>
     /// <exception cref="FennelConfigurationException">The URL is not a usable SQLite URL.</exception>

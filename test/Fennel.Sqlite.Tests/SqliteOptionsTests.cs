@@ -25,17 +25,17 @@ public sealed class SqliteOptionsTests
         var options = SqliteOptions.Parse("sqlite:///fennel.db");
 
         Assert.Equal(TimeSpan.FromSeconds(5), options.BusyTimeout);
-        Assert.Equal(SqliteSynchronous.Normal, options.Synchronous);
+        Assert.Equal(SqliteSynchronous.Full, options.Synchronous);
     }
 
     [Fact]
     public void Query_options_are_read()
     {
-        var options = SqliteOptions.Parse("SQLITE:////tmp/f%20b.db?busy_timeout_ms=10000&synchronous=FULL");
+        var options = SqliteOptions.Parse("SQLITE:////tmp/f%20b.db?busy_timeout_ms=10000&synchronous=normal");
 
         Assert.Equal("/tmp/f b.db", options.Path);
         Assert.Equal(TimeSpan.FromSeconds(10), options.BusyTimeout);
-        Assert.Equal(SqliteSynchronous.Full, options.Synchronous);
+        Assert.Equal(SqliteSynchronous.Normal, options.Synchronous);
     }
 
     [Theory]

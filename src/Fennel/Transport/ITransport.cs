@@ -27,7 +27,7 @@ public interface ITransport : IAsyncDisposable
     /// <summary>
     /// Takes up to <paramref name="maxMessages"/> ready messages from <paramref name="queues"/>, each leased to the caller
     /// for <paramref name="lease"/>. Waits up to <paramref name="wait"/> when none is ready; returns an empty list then.
-    /// Higher priority first within a queue, then oldest first.
+    /// Across the given queues, higher priority first, then oldest first.
     /// </summary>
     Task<IReadOnlyList<Delivery>> FetchAsync(IReadOnlyList<string> queues, int maxMessages, TimeSpan lease, TimeSpan wait,
         CancellationToken cancellationToken = default);
@@ -44,10 +44,16 @@ public interface ITransport : IAsyncDisposable
     /// <summary>Extends the lease of messages the caller still holds. Messages it no longer holds are ignored.</summary>
     Task RenewAsync(IReadOnlyCollection<Delivery> deliveries, TimeSpan lease, CancellationToken cancellationToken = default);
 
-    /// <summary>Moves a message to the dead-letter store with the reason, removing it from its queue.</summary>
+    /// <summary>
+    /// Moves a message to the dead-letter store with the reason, removing it from its queue. A caller whose lease lapsed
+    /// (the message went to someone else) changes nothing.
+    /// </summary>
     Task DeadLetterAsync(Delivery delivery, string reason, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes every ready message of the queue; returns how many. Leased messages are left alone.</summary>
+    /// <summary>
+    /// Deletes every waiting message of the queue (ready or delayed, lapsed leases included); returns how many.
+    /// Messages held under a live lease (running tasks) are left alone.
+    /// </summary>
     Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default);
 
     /// <summary>How many messages wait in the queue (ready or delayed, not leased).</summary>

@@ -67,21 +67,15 @@ public sealed class InMemoryTransport : ITransport, IDeadLetterStore
                 var now = _time.GetUtcNow();
                 ReturnLapsedLeases(now);
                 var taken = new List<Delivery>();
-                foreach (var queue in queues)
+                var ready = queues.SelectMany(QueueOf).Where(e => e.NotBefore is null || e.NotBefore <= now)
+                    .OrderByDescending(e => e.Priority).ThenBy(e => e.Sequence).Take(maxMessages).ToList();
+                foreach (var e in ready)
                 {
-                    var list = QueueOf(queue);
-                    var ready = list.Where(e => e.NotBefore is null || e.NotBefore <= now)
-                        .OrderByDescending(e => e.Priority).ThenBy(e => e.Sequence)
-                        .Take(maxMessages - taken.Count).ToList();
-                    foreach (var e in ready)
-                    {
-                        list.Remove(e);
-                        var delivered = e with { DeliveryCount = e.DeliveryCount + 1 };
-                        var tag = Guid.NewGuid().ToString("N");
-                        _leased[tag] = (delivered, now + lease);
-                        taken.Add(new Delivery(e.Queue, delivered.Body, tag, delivered.DeliveryCount));
-                    }
-                    if (taken.Count >= maxMessages) break;
+                    QueueOf(e.Queue).Remove(e);
+                    var delivered = e with { DeliveryCount = e.DeliveryCount + 1 };
+                    var tag = Guid.NewGuid().ToString("N");
+                    _leased[tag] = (delivered, now + lease);
+                    taken.Add(new Delivery(e.Queue, delivered.Body, tag, delivered.DeliveryCount));
                 }
                 if (taken.Count > 0) return taken;
                 var nextDue = queues.SelectMany(q => QueueOf(q)).Select(e => e.NotBefore).Where(t => t is not null).Min();
@@ -144,7 +138,8 @@ public sealed class InMemoryTransport : ITransport, IDeadLetterStore
         ArgumentNullException.ThrowIfNull(delivery);
         lock (_gate)
         {
-            _leased.Remove(delivery.DeliveryTag);
+            // A holder whose lease lapsed no longer owns the message: someone else has it, so nothing is recorded.
+            if (!_leased.Remove(delivery.DeliveryTag)) return Task.CompletedTask;
             _deadLetters.Add(new DeadLetter(Guid.NewGuid().ToString("N"), delivery.Queue, delivery.Body.ToArray(), reason,
                 _time.GetUtcNow(), delivery.DeliveryCount));
         }
@@ -156,6 +151,7 @@ public sealed class InMemoryTransport : ITransport, IDeadLetterStore
     {
         lock (_gate)
         {
+            ReturnLapsedLeases(_time.GetUtcNow());
             var list = QueueOf(queue);
             long count = list.Count;
             list.Clear();
