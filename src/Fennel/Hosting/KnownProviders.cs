@@ -33,6 +33,6 @@ internal static class KnownProviders
     }
 
     public static string Missing(string scheme, string url, string what) => BySchema.TryGetValue(scheme, out var known)
-        ? $"The {what} '{url}' needs the {known.Assembly} package: add a reference to it."
-        : $"The {what} '{url}' has an unknown scheme '{scheme}://'; Fennel knows sqlite://, redis://, rediss://, amqp://, amqps:// and memory://.";
+        ? $"The {what} URL '{url}' needs the {known.Assembly} package: add a reference to it."
+        : $"The {what} URL '{url}' has an unknown scheme '{scheme}://'; Fennel knows sqlite://, redis://, rediss://, amqp://, amqps:// and memory://.";
 }
