@@ -138,8 +138,16 @@ public sealed class FennelClient
         return (message, queue);
     }
 
+    /// <summary>Set in eager mode: runs a task in this process in place of publishing it.</summary>
+    internal Func<TaskMessage, string, CancellationToken, Task>? RunEagerly { get; set; }
+
     private async Task PublishAsync(IReadOnlyList<(TaskMessage Message, string Queue)> messages, CancellationToken cancellationToken)
     {
+        if (RunEagerly is { } run)
+        {
+            foreach (var (message, queue) in messages) await run(message, queue, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var transport = _transport();
         var now = _time.GetUtcNow();
         foreach (var queue in messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal))

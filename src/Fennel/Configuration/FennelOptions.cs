@@ -31,11 +31,18 @@ public sealed class FennelOptions
     /// </summary>
     public bool JsonTypeTags { get; set; }
 
+    /// <summary>
+    /// Eager mode, for unit tests: a sent task runs at once in the sending process and its result is stored before the
+    /// send returns; no broker or worker is involved. Without a configured broker, results are kept in memory.
+    /// <value>Default: false.</value>
+    /// </summary>
+    public bool Eager { get; set; }
+
     /// <summary>Worker options (section <c>Fennel:Worker</c>).</summary>
     public Worker.WorkerOptions Worker { get; set; } = new();
 
     /// <summary>The broker URL in force.</summary>
-    public string EffectiveBrokerUrl => string.IsNullOrWhiteSpace(BrokerUrl) ? DefaultBrokerUrl : BrokerUrl;
+    public string EffectiveBrokerUrl => !string.IsNullOrWhiteSpace(BrokerUrl) ? BrokerUrl : Eager ? "memory://" : DefaultBrokerUrl;
 
     /// <summary>The result backend URL in force.</summary>
     public string EffectiveResultBackend => string.IsNullOrWhiteSpace(ResultBackend) ? EffectiveBrokerUrl : ResultBackend;

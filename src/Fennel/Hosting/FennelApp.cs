@@ -51,6 +51,7 @@ public sealed partial class FennelApp : IAsyncDisposable
                 $"The URL '{BrokerUrls.Redact(options.EffectiveResultBackend)}' cannot store results; set Fennel:ResultBackend (--result-backend).");
         });
         Client = new FennelClient(() => _transport.Value, () => _results.Value, Tasks, Routes, Json, TimeProvider);
+        if (options.Eager) Client.RunEagerly = new EagerRunner(this).RunAsync;
     }
 
     /// <summary>Starts configuring an app. <paramref name="args"/> are the command-line arguments (for <c>-b</c>, <c>-l</c>, ...).</summary>

@@ -100,7 +100,4 @@ public sealed partial class Worker
             return await ReleaseAsync(job.Delivery, "return unstarted").ConfigureAwait(false);
         }
     }
-
-    /// <summary>Whether a message expired; an expired task ends REVOKED without running.</summary>
-    private bool IsExpired(TaskMessage message) => message.Expires is { } expires && expires <= _time.GetUtcNow();
 }

@@ -1,16 +1,13 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Fennel.Protocol;
 using Fennel.Results;
-using Fennel.Tasks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Fennel.Worker;
 
-// Running a task and settling its message: result first, then ack (late ack); retries re-publish before the ack.
+// Running a task (TaskRunner) and settling its message: result first, then ack (late ack); a retry is re-published
+// before the original is acknowledged.
 public sealed partial class Worker
 {
-    private readonly Random _jitter = new();
+    private TaskRunner _runner = null!;
 
     /// <summary>One of <c>concurrency</c> loops taking jobs from the dispatcher.</summary>
     private async Task RunJobsAsync()
@@ -40,158 +37,67 @@ public sealed partial class Worker
     private async Task ExecuteAsync(TaskJob job)
     {
         var message = job.Message;
-        if (IsExpired(message))
-        {
-            Log.TaskExpired(_logger, message.DisplayName, message.Id, message.Expires!.Value);
-            await StoreOutcomeAsync(message, TaskState.Revoked, new RemoteException("TaskRevokedError", "expired", "celery.exceptions", null)).ConfigureAwait(false);
-            await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
-            return;
-        }
-
-        var soft = SecondsOrNull(message.TimeLimit.Soft) ?? job.Task.Options.SoftTimeLimit;
-        var hard = SecondsOrNull(message.TimeLimit.Hard) ?? job.Task.Options.TimeLimit;
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_cold.Token);
-        if (soft is { } s) cancel.CancelAfter(s);
-        var context = new TaskContext(message, job.Delivery.Queue, Name, job.Delivery.DeliveryCount, cancel.Token);
         if (Options.TrackStarted) await StoreOutcomeAsync(message, TaskState.Started, null).ConfigureAwait(false);
+        var outcome = await _runner.RunAsync(job, _cold.Token).ConfigureAwait(false);
+        string state;
+        switch (outcome)
+        {
+            case TaskOutcome.Interrupted:
+                return; // cold shutdown: not acknowledged; the message goes back to the broker
 
-        using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.run " + message.Task, ActivityKind.Consumer);
-        activity?.SetTag("fennel.task.id", message.Id);
-        var started = Stopwatch.GetTimestamp();
-        JsonNode? value;
-        try
-        {
-            var run = _pool.RunAsync(async () =>
-            {
-                TaskContext.Current = context;
-                await using var scope = _app.Services.CreateAsyncScope();
-                return await job.Task.Invoker.InvokeAsync(job.Arguments, scope.ServiceProvider, context, cancel.Token).ConfigureAwait(false);
-            }).AsTask();
-            value = hard is { } h ? await run.WaitAsync(h, _time).ConfigureAwait(false) : await run.ConfigureAwait(false);
-        }
-        catch (TimeoutException) when (hard is { } h)
-        {
-            await cancel.CancelAsync().ConfigureAwait(false);
-            Log.HardTimeLimit(_logger, message.DisplayName, message.Id, h.TotalSeconds, _pool.Name);
-            await FailAsync(job, new RemoteException("TimeLimitExceeded", $"TimeLimitExceeded({h.TotalSeconds})", "billiard.exceptions", null),
-                null, started).ConfigureAwait(false);
-            return;
-        }
-        catch (OperationCanceledException) when (_cold.IsCancellationRequested)
-        {
-            return; // cold shutdown: not acknowledged; the message went back to the broker
-        }
-        catch (RetryException retry)
-        {
-            await RetryAsync(job, retry.InnerException, retry.Countdown, retry.MaxRetries, started).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception ex) when (job.Task.Options.AutoRetryFor.Any(t => t.IsInstanceOfType(ex)))
-        {
-            await RetryAsync(job, ex, null, null, started).ConfigureAwait(false);
-            return;
-        }
-        catch (OperationCanceledException ex) when (soft is not null && cancel.IsCancellationRequested)
-        {
-            await FailAsync(job, new RemoteException("SoftTimeLimitExceeded", $"SoftTimeLimitExceeded({soft.Value.TotalSeconds})",
-                "billiard.exceptions", ex.ToString()), ex, started).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception ex)
-        {
-            await FailAsync(job, RemoteException.From(ex), ex, started).ConfigureAwait(false);
-            return;
-        }
+            case TaskOutcome.Expired:
+                Log.TaskExpired(_logger, message.DisplayName, message.Id, message.Expires!.Value);
+                if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.ExpiredError).ConfigureAwait(false)) goto NotStored;
+                await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
+                return;
 
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        if (!await StoreOutcomeAsync(message, TaskState.Success, null, value).ConfigureAwait(false))
-        {
-            Forget(job.Delivery); // not acknowledged: it runs again after the lease rather than losing its result
-            return;
+            case TaskOutcome.Succeeded success:
+                if (!await StoreOutcomeAsync(message, TaskState.Success, null, success.Value).ConfigureAwait(false)) goto NotStored;
+                Log.TaskSucceeded(_logger, message.DisplayName, message.Id, outcome.Seconds, success.Value is null ? "None" : PythonRepr.Of(success.Value));
+                state = "SUCCESS";
+                break;
+
+            case TaskOutcome.Failed failure:
+                if (failure.Error.Type == "TimeLimitExceeded") Log.HardTimeLimit(_logger, message.DisplayName, message.Id, message.TimeLimit.Hard ?? job.Task.Options.TimeLimit?.TotalSeconds ?? 0, _pool.Name);
+                Log.TaskFailed(_logger, message.DisplayName, message.Id, outcome.Seconds, failure.Error.ToString(),
+                    failure.Exception ?? new FennelException(failure.Error.ToString()));
+                if (!await StoreOutcomeAsync(message, TaskState.Failure, failure.Error).ConfigureAwait(false)) goto NotStored;
+                Interlocked.Increment(ref _failed);
+                state = "FAILURE";
+                break;
+
+            case TaskOutcome.Retried retry:
+                try
+                {
+                    await _app.Client.PublishAsync(retry.Next, job.Delivery.Queue).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Could not re-publish: keep the original unacknowledged so it runs again after its lease.
+                    Log.SettleFailed(_logger, Name, job.Delivery.DeliveryTag, message.Id, "publish retry", ex);
+                    Forget(job.Delivery);
+                    return;
+                }
+                Log.TaskRetried(_logger, message.DisplayName, message.Id, retry.Next.Retries, retry.MaxRetries, retry.Delay.TotalSeconds, retry.Reason.ToString());
+                await StoreOutcomeAsync(message, TaskState.Retry, retry.Reason).ConfigureAwait(false);
+                state = "RETRY";
+                break;
+
+            default:
+                throw new InvalidOperationException($"Unknown outcome {outcome}.");
         }
         await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
         Interlocked.Increment(ref _processed);
-        FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", "SUCCESS"));
-        FennelDiagnostics.TaskDuration.Record(seconds);
-        Log.TaskSucceeded(_logger, message.DisplayName, message.Id, seconds, value is null ? "None" : PythonRepr.Of(value));
-    }
+        FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", state));
+        FennelDiagnostics.TaskDuration.Record(outcome.Seconds);
+        return;
 
-    private async Task FailAsync(TaskJob job, RemoteException error, Exception? exception, long started)
-    {
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        Log.TaskFailed(_logger, job.Message.DisplayName, job.Message.Id, seconds, error.ToString(), exception ?? new FennelException(error.ToString()));
-        if (!await StoreOutcomeAsync(job.Message, TaskState.Failure, error).ConfigureAwait(false))
-        {
-            Forget(job.Delivery);
-            return;
-        }
-        await AckAsync(job.Delivery, job.Message.Id).ConfigureAwait(false);
-        Interlocked.Increment(ref _processed);
-        Interlocked.Increment(ref _failed);
-        FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", "FAILURE"));
-    }
-
-    /// <summary>
-    /// Publishes the same task again (same id, <c>retries + 1</c>, <c>parent_id</c> = itself, due after the backoff),
-    /// stores RETRY, then acknowledges the original. Past the retry limit the task fails instead.
-    /// </summary>
-    private async Task RetryAsync(TaskJob job, Exception? reason, TimeSpan? countdown, int? maxRetries, long started)
-    {
-        var message = job.Message;
-        var limit = maxRetries ?? job.Task.Options.MaxRetries;
-        if (message.Retries >= limit)
-        {
-            var final = reason ?? new MaxRetriesExceededException($"Can't retry {message.Task}[{message.Id}]: max retries ({limit}) exceeded.", null);
-            await FailAsync(job, RemoteException.From(final), final, started).ConfigureAwait(false);
-            return;
-        }
-        var delay = countdown ?? job.Task.Options.BackoffFor(message.Retries, _jitter);
-        var next = message with { Retries = message.Retries + 1, Eta = _time.GetUtcNow() + delay, ParentId = message.Id };
-        try
-        {
-            await _app.Client.PublishAsync(next, job.Delivery.Queue).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // Could not re-publish: keep the original unacknowledged so it runs again after its lease.
-            Log.SettleFailed(_logger, Name, job.Delivery.DeliveryTag, message.Id, "publish retry", ex);
-            Forget(job.Delivery);
-            return;
-        }
-        var error = reason is null ? new RemoteException("Retry", "Retry requested", "celery.exceptions", null) : RemoteException.From(reason);
-        Log.TaskRetried(_logger, message.DisplayName, message.Id, next.Retries, limit, delay.TotalSeconds, error.ToString());
-        await StoreOutcomeAsync(message, TaskState.Retry, error).ConfigureAwait(false);
-        await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
-        Interlocked.Increment(ref _processed);
-        FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", "RETRY"));
+    NotStored:
+        Forget(job.Delivery); // not acknowledged: it runs again after the lease rather than losing its outcome
     }
 
     /// <summary>Writes a state to the result store; false when the store failed (the caller then does not ack).</summary>
-    private async Task<bool> StoreOutcomeAsync(TaskMessage message, TaskState state, RemoteException? error, JsonNode? value = null)
-    {
-        if (message.IgnoreResult && state is not TaskState.Failure) return true;
-        var result = new TaskResult
-        {
-            TaskId = message.Id,
-            State = state,
-            Result = error?.ToResultJson() ?? value,
-            Traceback = error?.Traceback,
-            DateDone = state.IsReady() ? _time.GetUtcNow() : null,
-            ParentId = message.ParentId,
-            GroupId = message.Group,
-            Worker = Name,
-        };
-        try
-        {
-            await _results.StoreAsync(result, _app.Options.ResultExpires, CancellationToken.None).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception ex)
-        {
-            Log.StoreFailed(_logger, Name, message.Id, state.ToWire(), ex);
-            return false;
-        }
-    }
-
-    private static TimeSpan? SecondsOrNull(double? seconds) => seconds is > 0 ? TimeSpan.FromSeconds(seconds.Value) : null;
+    private Task<bool> StoreOutcomeAsync(TaskMessage message, TaskState state, RemoteException? error, System.Text.Json.Nodes.JsonNode? value = null) =>
+        TaskOutcomes.StoreAsync(_results, _app.Options.ResultExpires, _time, Name, message, state, error, value,
+            ex => Log.StoreFailed(_logger, Name, message.Id, state.ToWire(), ex));
 }

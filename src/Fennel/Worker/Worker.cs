@@ -95,6 +95,7 @@ public sealed partial class Worker : IAsyncDisposable
         _results = _app.Results;
         foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
         _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
+        _runner = new TaskRunner(_app.Services, _pool, Name, _time);
         _runners = [.. Enumerable.Range(0, Options.Concurrency).Select(_ => Task.Run(RunJobsAsync, CancellationToken.None))];
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
         _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);

@@ -302,4 +302,21 @@ public class WorkerTests
         app.Task<int, int>("tasks.dup", (int x) => x);
         Assert.Throws<FennelConfigurationException>(() => app.Task<int, int>("tasks.dup", (int x) => x));
     }
+
+    [Fact]
+    public async Task Eager_mode_runs_tasks_in_the_sender_with_retries_and_failures()
+    {
+        await using var app = TestApps.Create(options: o => { o.BrokerUrl = null; o.Eager = true; });
+        var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
+        var flaky = app.Task<int, int>("tasks.flaky", (int n, TaskContext ctx) =>
+            ctx.Retries < 2 ? throw ctx.Retry(new IOException("again"), countdown: TimeSpan.FromHours(1)) : n + ctx.Retries);
+        var boom = app.Task<NoResult>("tasks.boom", () => { throw new InvalidOperationException("no"); });
+        var sum = await add.DelayAsync(2, 3);
+        Assert.Equal(TaskState.Success, await sum.GetStateAsync()); // done before DelayAsync returned
+        Assert.Equal(5, await sum.GetAsync(TimeSpan.FromSeconds(1)));
+        Assert.Equal(12, await (await flaky.DelayAsync(10)).GetAsync(TimeSpan.FromSeconds(1)));
+        var ex = await Assert.ThrowsAsync<TaskFailedException>(async () => await (await boom.DelayAsync()).GetAsync(TimeSpan.FromSeconds(1)));
+        Assert.Equal("InvalidOperationException", ex.RemoteType);
+        Assert.Equal("memory://", app.Options.EffectiveBrokerUrl);
+    }
 }

@@ -1,0 +1,24 @@
+using System.Text.Json.Nodes;
+using Fennel.Protocol;
+using Fennel.Results;
+
+namespace Fennel.Worker;
+
+/// <summary>How one run of a task ended; the worker (or eager mode) turns it into a stored result and a settled message.</summary>
+internal abstract record TaskOutcome(double Seconds)
+{
+    /// <summary>It returned a value.</summary>
+    public sealed record Succeeded(JsonNode? Value, double Seconds) : TaskOutcome(Seconds);
+
+    /// <summary>It threw, hit a time limit, or ran out of retries.</summary>
+    public sealed record Failed(RemoteException Error, Exception? Exception, double Seconds) : TaskOutcome(Seconds);
+
+    /// <summary>It asked for a retry: <paramref name="Next"/> is the message to publish (same id, retries + 1).</summary>
+    public sealed record Retried(TaskMessage Next, TimeSpan Delay, int MaxRetries, RemoteException Reason, double Seconds) : TaskOutcome(Seconds);
+
+    /// <summary>It expired before it could run.</summary>
+    public sealed record Expired(double Seconds) : TaskOutcome(Seconds);
+
+    /// <summary>A cold shutdown interrupted it; nothing may be recorded or acknowledged.</summary>
+    public sealed record Interrupted(double Seconds) : TaskOutcome(Seconds);
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Fennel.Protocol;
+using Fennel.Results;
+using Fennel.Tasks;
+using Fennel.Worker.Pools;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Fennel.Worker;
+
+/// <summary>
+/// Runs one task and says how it ended: the handler in a DI scope on the pool, with its cancellation token (soft time
+/// limit, cold shutdown), the hard time limit, retries asked for or automatic. It stores and settles nothing: the worker
+/// does that (<c>Worker.Execute.cs</c>), and so does eager mode (<see cref="EagerRunner"/>).
+/// </summary>
+internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, string workerName, TimeProvider time)
+{
+    private readonly Random _jitter = new();
+
+    public IWorkerPool Pool => pool;
+
+    public async Task<TaskOutcome> RunAsync(TaskJob job, CancellationToken cold)
+    {
+        var message = job.Message;
+        var started = Stopwatch.GetTimestamp();
+        if (message.Expires is { } expires && expires <= time.GetUtcNow()) return new TaskOutcome.Expired(0);
+
+        var soft = SecondsOrNull(message.TimeLimit.Soft) ?? job.Task.Options.SoftTimeLimit;
+        var hard = SecondsOrNull(message.TimeLimit.Hard) ?? job.Task.Options.TimeLimit;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cold);
+        if (soft is { } s) cancel.CancelAfter(s);
+        var context = new TaskContext(message, job.Delivery.Queue, workerName, job.Delivery.DeliveryCount, cancel.Token);
+        using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.run " + message.Task, ActivityKind.Consumer);
+        activity?.SetTag("fennel.task.id", message.Id);
+        try
+        {
+            var run = pool.RunAsync(async () =>
+            {
+                TaskContext.Current = context;
+                await using var scope = services.CreateAsyncScope();
+                return await job.Task.Invoker.InvokeAsync(job.Arguments, scope.ServiceProvider, context, cancel.Token).ConfigureAwait(false);
+            }).AsTask();
+            JsonNode? value = hard is { } h ? await run.WaitAsync(h, time).ConfigureAwait(false) : await run.ConfigureAwait(false);
+            return new TaskOutcome.Succeeded(value, Elapsed(started));
+        }
+        catch (TimeoutException) when (hard is { } h)
+        {
+            await cancel.CancelAsync().ConfigureAwait(false);
+            return new TaskOutcome.Failed(new RemoteException("TimeLimitExceeded", $"TimeLimitExceeded({h.TotalSeconds})", "billiard.exceptions", null),
+                null, Elapsed(started));
+        }
+        catch (OperationCanceledException) when (cold.IsCancellationRequested)
+        {
+            return new TaskOutcome.Interrupted(Elapsed(started));
+        }
+        catch (RetryException retry)
+        {
+            return Retry(job, retry.InnerException, retry.Countdown, retry.MaxRetries, started);
+        }
+        catch (Exception ex) when (job.Task.Options.AutoRetryFor.Any(t => t.IsInstanceOfType(ex)))
+        {
+            return Retry(job, ex, null, null, started);
+        }
+        catch (OperationCanceledException ex) when (soft is not null && cancel.IsCancellationRequested)
+        {
+            return new TaskOutcome.Failed(new RemoteException("SoftTimeLimitExceeded", $"SoftTimeLimitExceeded({soft.Value.TotalSeconds})",
+                "billiard.exceptions", ex.ToString()), ex, Elapsed(started));
+        }
+        catch (Exception ex)
+        {
+            return new TaskOutcome.Failed(RemoteException.From(ex), ex, Elapsed(started));
+        }
+    }
+
+    /// <summary>
+    /// The same task again (same id, <c>retries + 1</c>, <c>parent_id</c> = itself, due after the backoff), or a failure
+    /// past the retry limit.
+    /// </summary>
+    private TaskOutcome Retry(TaskJob job, Exception? reason, TimeSpan? countdown, int? maxRetries, long started)
+    {
+        var message = job.Message;
+        var limit = maxRetries ?? job.Task.Options.MaxRetries;
+        if (message.Retries >= limit)
+        {
+            var final = reason ?? new MaxRetriesExceededException($"Can't retry {message.Task}[{message.Id}]: max retries ({limit}) exceeded.", null);
+            return new TaskOutcome.Failed(RemoteException.From(final), final, Elapsed(started));
+        }
+        TimeSpan delay;
+        lock (_jitter) delay = countdown ?? job.Task.Options.BackoffFor(message.Retries, _jitter);
+        var next = message with { Retries = message.Retries + 1, Eta = time.GetUtcNow() + delay, ParentId = message.Id };
+        var error = reason is null ? new RemoteException("Retry", "Retry requested", "celery.exceptions", null) : RemoteException.From(reason);
+        return new TaskOutcome.Retried(next, delay, limit, error, Elapsed(started));
+    }
+
+    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+    private static TimeSpan? SecondsOrNull(double? seconds) => seconds is > 0 ? TimeSpan.FromSeconds(seconds.Value) : null;
+}
