@@ -73,12 +73,12 @@ public static class Demo
             var shown = result.State == TaskState.Success ? result.Result?.ToJsonString() ?? "null" : $"{result.State.ToWire()}: {result.Exception}";
             Console.WriteLine($"{call.Name,-24} {result.Worker,-36} {(ok ? "ok" : "NO"),-3} {shown}");
         }
-        Console.WriteLine();
-        Console.WriteLine($"{handles.Count - wrong} of {handles.Count} results correct in {clock.Elapsed.TotalSeconds:0.00} s; " +
-            $"{customers.Name} ran {customers.Processed} (with retries), {general.Name} ran {general.Processed}.");
-
+        var elapsed = clock.Elapsed;
         await customers.StopAsync(cancellationToken);
         await general.StopAsync(cancellationToken);
+        Console.WriteLine();
+        Console.WriteLine($"{handles.Count - wrong} of {handles.Count} results correct in {elapsed.TotalSeconds:0.00} s; " +
+            $"{customers.Name} ran {customers.Processed} runs (retries included), {general.Name} ran {general.Processed}.");
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(DemoFile + suffix);
         return wrong == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
