@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -58,54 +57,16 @@ public sealed record TaskEnvelope(TaskMessage Message, string Exchange, string R
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Decodes an envelope.</summary>
+    /// <summary>Decodes an envelope holding a task message.</summary>
     /// <exception cref="MessageFormatException">The bytes are not a kombu envelope holding a protocol v2 JSON task.</exception>
     public static TaskEnvelope Decode(ReadOnlySpan<byte> envelope)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(envelope) as JsonObject
-                ?? throw new MessageFormatException("The message is not a JSON object; expected a kombu envelope {\"body\", \"headers\", \"properties\", ...}.");
-        }
-        catch (JsonException ex)
-        {
-            throw new MessageFormatException($"The message is not valid JSON: {ex.Message}", ex);
-        }
-
-        var headers = root["headers"] as JsonObject
-            ?? throw new MessageFormatException("The envelope has no 'headers' object; this is not a Celery protocol v2 task message.");
-        var properties = root["properties"] as JsonObject ?? [];
-        var bodyText = root["body"] is JsonValue b && b.TryGetValue(out string? s) ? s
-            : throw new MessageFormatException("The envelope has no 'body' string.");
-        var bodyEncoding = properties["body_encoding"] is JsonValue be && be.TryGetValue(out string? enc) ? enc : null;
-
-        byte[] body;
-        if (string.Equals(bodyEncoding, "base64", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                body = Convert.FromBase64String(bodyText);
-            }
-            catch (FormatException ex)
-            {
-                throw new MessageFormatException("The envelope says body_encoding=base64 but the body is not base64.", ex);
-            }
-        }
-        else
-        {
-            body = Encoding.UTF8.GetBytes(bodyText);
-        }
-
-        var message = TaskMessageCodec.Decode(headers, properties, body,
-            Text(root, "content-type") ?? TaskMessageCodec.ContentType, Text(root, "content-encoding") ?? TaskMessageCodec.ContentEncoding);
-        var info = properties["delivery_info"] as JsonObject;
-        var redelivered = headers["redelivered"] is JsonValue r && r.TryGetValue(out bool rv) && rv
+        var kombu = KombuEnvelope.Decode(envelope);
+        var message = TaskMessageCodec.Decode(kombu.Headers, kombu.Properties, kombu.Body, kombu.ContentType, kombu.ContentEncoding);
+        var info = kombu.Properties["delivery_info"] as JsonObject;
+        var redelivered = kombu.Headers["redelivered"] is JsonValue r && r.TryGetValue(out bool rv) && rv
             || info?["redelivered"] is JsonValue r2 && r2.TryGetValue(out bool rv2) && rv2;
-        return new TaskEnvelope(message, info is null ? "" : Text(info, "exchange") ?? "",
-            info is null ? "" : Text(info, "routing_key") ?? "", Text(properties, "delivery_tag") ?? "", redelivered);
+        return new TaskEnvelope(message, info is null ? "" : KombuEnvelope.Text(info, "exchange") ?? "",
+            info is null ? "" : KombuEnvelope.Text(info, "routing_key") ?? "", KombuEnvelope.Text(kombu.Properties, "delivery_tag") ?? "", redelivered);
     }
-
-    private static string? Text(JsonObject obj, string name) =>
-        obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
 }
