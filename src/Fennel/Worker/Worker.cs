@@ -157,10 +157,8 @@ public sealed partial class Worker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (State is WorkerState.Running or WorkerState.Starting) await StopAsync().ConfigureAwait(false);
-        _stopFetching.Dispose();
-        _cold.Dispose();
-        _stopRenewing.Dispose();
-        _slots.Dispose();
+        // The token sources and the slot semaphore are not disposed: after a cold stop, handlers that ignored their
+        // token may still finish and touch them. They hold no unmanaged resources (no wait handles are created).
     }
 
     private bool BeginStop()

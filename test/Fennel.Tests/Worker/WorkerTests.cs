@@ -319,4 +319,24 @@ public class WorkerTests
         Assert.Equal("InvalidOperationException", ex.RemoteType);
         Assert.Equal("memory://", app.Options.EffectiveBrokerUrl);
     }
+
+    [Fact]
+    public async Task Message_whose_worker_keeps_getting_lost_is_dead_lettered_after_max_deliveries()
+    {
+        await using var app = TestApps.Create(options: o => o.Worker.MaxDeliveries = 2);
+        var echo = app.Task<int, int>("tasks.echo", (int n) => n);
+        var result = await echo.DelayAsync(1);
+        for (var delivery = 1; delivery <= 2; delivery++)
+        {
+            // A consumer takes it and vanishes: the lease lapses and the next fetch gets it again.
+            var taken = await app.Transport.FetchAsync(["celery"], 1, TimeSpan.FromMilliseconds(1), Wait);
+            Assert.Equal(delivery, Assert.Single(taken).DeliveryCount);
+        }
+        await using var worker = app.CreateWorker();
+        await worker.StartAsync();
+        var stored = await result.WaitAsync(Wait);
+        Assert.Equal("WorkerLostError", stored.Exception!.Type);
+        var letter = Assert.Single(await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync());
+        Assert.Contains("delivered 3 times", letter.Reason, StringComparison.Ordinal);
+    }
 }
