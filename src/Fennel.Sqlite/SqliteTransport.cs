@@ -94,14 +94,19 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore
         _published.Pulse();
     }
 
+    /// <summary>
+    /// The messages of <c>$queue</c> that wait (ready or delayed) or whose lease lapsed; those under a live lease stay
+    /// with their holder. What purge deletes and queue length counts.
+    /// </summary>
+    private const string WaitingInQueue = "queue = $queue AND (lease_owner IS NULL OR visible_at <= $now)";
+
     /// <inheritdoc />
     public Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         return _database.WriteAsync(async command =>
         {
-            // Waiting (ready or delayed) and lapsed messages go; those under a live lease stay with their holder.
-            command.CommandText = "DELETE FROM messages WHERE queue = $queue AND (lease_owner IS NULL OR visible_at <= $now)";
+            command.CommandText = "DELETE FROM messages WHERE " + WaitingInQueue;
             command.Parameters.AddWithValue("$queue", queue);
             command.Parameters.AddWithValue("$now", NowMs());
             return (long)await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -114,7 +119,7 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore
         ArgumentException.ThrowIfNullOrEmpty(queue);
         return _database.ReadAsync(async command =>
         {
-            command.CommandText = "SELECT COUNT(*) FROM messages WHERE queue = $queue AND (lease_owner IS NULL OR visible_at <= $now)";
+            command.CommandText = "SELECT COUNT(*) FROM messages WHERE " + WaitingInQueue;
             command.Parameters.AddWithValue("$queue", queue);
             command.Parameters.AddWithValue("$now", NowMs());
             return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
