@@ -4,10 +4,40 @@
 #   bash scripts/test.sh                 # restore, build once, run every test project
 #   bash scripts/test.sh Fennel.Tests    # only the projects whose name contains the word
 #
-# Needs only the .NET SDK today. Later transports add the servers they need here (installed and started on
-# loopback, one per run, found by tests through FENNEL_TEST_* variables).
+# Needs the .NET SDK; installs what else the tests use when it is missing (redis-server, Python Celery 5 from Debian,
+# with apt-get; run as root or install them first) and starts one private redis-server on a free loopback port for the
+# whole run, found by tests through FENNEL_TEST_REDIS. It is stopped when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# --- servers and tools the tests use --------------------------------------------------------------------------------
+needed=()
+command -v redis-server >/dev/null || needed+=(redis-server)
+/usr/bin/python3 -c 'import celery, redis' 2>/dev/null || needed+=(python3-celery python3-redis)
+if [[ ${#needed[@]} -gt 0 ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "scripts/test.sh: missing ${needed[*]}; install them (apt-get install ${needed[*]}) or run as root." >&2
+    exit 1
+  fi
+  echo "==> installing ${needed[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
+fi
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+servers=$(mktemp -d "${TMPDIR:-/tmp}/fennel-servers.XXXXXX")
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$servers"; }
+trap cleanup EXIT
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$servers" \
+  --logfile "$servers/redis.log" --daemonize no &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:"; cat "$servers/redis.log"; exit 1; }
+export FENNEL_TEST_REDIS="redis://127.0.0.1:$redis_port"
+echo "==> redis-server on 127.0.0.1:$redis_port ($(redis-server --version | cut -d' ' -f3))"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 configuration=${CONFIGURATION:-Debug}
