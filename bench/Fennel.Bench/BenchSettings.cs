@@ -1,0 +1,127 @@
+using System.Globalization;
+using Fennel.Cli.CommandLine;
+
+namespace Fennel.Bench;
+
+/// <summary>What a run measures and how: the options of the <c>run</c> command, with their defaults.</summary>
+internal sealed record BenchSettings
+{
+    /// <summary>The systems compared, in column order.</summary>
+    public static IReadOnlyList<string> AllSystems { get; } = ["fennel", "celery-threads", "celery-prefork"];
+
+    /// <summary>A running server to use (its database is flushed), or null to start a private one. <value>Default: null.</value></summary>
+    public string? RedisUrl { get; init; }
+
+    /// <summary>The redis-server program for a private server. <value>Default: <c>redis-server</c> on PATH.</value></summary>
+    public string RedisServer { get; init; } = "redis-server";
+
+    /// <summary>Fennel's broker and result store, when not the run's Redis (to try the harness on SQLite). <value>Default: null.</value></summary>
+    public string? FennelBroker { get; init; }
+
+    /// <summary>The columns to measure. <value>Default: all three.</value></summary>
+    public IReadOnlyList<string> Systems { get; init; } = AllSystems;
+
+    /// <summary>No-op tasks per drain and per enqueue measurement. <value>Default: 20,000.</value></summary>
+    public int Tasks { get; init; } = 20_000;
+
+    /// <summary>Tasks per <c>SendBatchAsync</c> call. <value>Default: 1,000.</value></summary>
+    public int BatchSize { get; init; } = 1_000;
+
+    /// <summary>Sequential round trips measured. <value>Default: 1,000.</value></summary>
+    public int RoundTrips { get; init; } = 1_000;
+
+    /// <summary>Unmeasured calls before each client measurement (JIT, connections). <value>Default: 200.</value></summary>
+    public int Warmup { get; init; } = 200;
+
+    /// <summary>Fennel worker concurrencies to drain with; the first also serves round trips and idle memory. <value>Default: 8, 64.</value></summary>
+    public IReadOnlyList<int> FennelConcurrency { get; init; } = [8, 64];
+
+    /// <summary>Celery <c>-P threads</c> concurrencies to drain with. <value>Default: 8.</value></summary>
+    public IReadOnlyList<int> CeleryThreads { get; init; } = [8];
+
+    /// <summary>Celery <c>-P prefork</c> concurrencies to drain with. <value>Default: 2 (one per core).</value></summary>
+    public IReadOnlyList<int> CeleryPrefork { get; init; } = [2];
+
+    /// <summary>How long an idle worker is left alone after its ready line before its memory is read. <value>Default: 5 s.</value></summary>
+    public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long one drain may take. <value>Default: 10 minutes.</value></summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The Python with Celery 5. <value>Default: <c>/usr/bin/python3</c> (Debian's, where python3-celery lives).</value></summary>
+    public string Python { get; init; } = "/usr/bin/python3";
+
+    /// <summary>A file to write the report to, besides stdout. <value>Default: none.</value></summary>
+    public string? Output { get; init; }
+
+    /// <summary>The Fennel commit measured, for the report's machine line. <value>Default: none.</value></summary>
+    public string? Commit { get; init; }
+
+    public static IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new(["--redis"], "Use this redis-server (redis://host:port/db; that database is FLUSHED) instead of starting a private one", "URL"),
+        new(["--redis-server"], "The redis-server program for the private server (default: redis-server on PATH)", "PATH"),
+        new(["--fennel-broker"], "Fennel's broker and result store if not the run's Redis, e.g. sqlite:////tmp/bench.db", "URL"),
+        new(["--systems"], "Columns to measure, comma-separated (default: fennel,celery-threads,celery-prefork)", "LIST"),
+        new(["--tasks"], "No-op tasks per drain and per enqueue measurement (default 20000)", "N"),
+        new(["--batch-size"], "Tasks per SendBatchAsync call (default 1000)", "N"),
+        new(["--round-trips"], "Sequential round trips measured (default 1000)", "N"),
+        new(["--warmup"], "Unmeasured calls before each client measurement (default 200)", "N"),
+        new(["--fennel-concurrency"], "Fennel worker concurrencies to drain with; the first serves round trips and idle memory (default 8,64)", "LIST"),
+        new(["--celery-threads"], "Celery -P threads concurrencies to drain with (default 8)", "LIST"),
+        new(["--celery-prefork"], "Celery -P prefork concurrencies to drain with (default 2)", "LIST"),
+        new(["--settle"], "Seconds an idle worker rests after its ready line before its memory is read (default 5)", "SECONDS"),
+        new(["--drain-timeout"], "Seconds one drain may take (default 600)", "SECONDS"),
+        new(["--python"], "Python with Celery 5 (default /usr/bin/python3)", "PATH"),
+        new(["--output"], "Also write the report to this file", "PATH"),
+        new(["--commit"], "The Fennel commit measured, shown in the report", "TEXT"),
+    ];
+
+    /// <summary>Reads the options; a <see cref="UsageException"/> names the first bad one.</summary>
+    public static BenchSettings From(ParsedCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var defaults = new BenchSettings();
+        var systems = command.Get("systems") is { } list ? Split(list) : defaults.Systems;
+        foreach (var system in systems)
+        {
+            if (!AllSystems.Contains(system)) throw new UsageException($"Unknown system '{system}'; choose from {string.Join(", ", AllSystems)}.");
+        }
+        return new BenchSettings
+        {
+            RedisUrl = command.Get("redis"),
+            RedisServer = command.Get("redis-server") ?? defaults.RedisServer,
+            FennelBroker = command.Get("fennel-broker"),
+            Systems = [.. AllSystems.Where(systems.Contains)],
+            Tasks = command.GetInt("tasks", min: 1) ?? defaults.Tasks,
+            BatchSize = command.GetInt("batch-size", min: 1) ?? defaults.BatchSize,
+            RoundTrips = command.GetInt("round-trips", min: 1) ?? defaults.RoundTrips,
+            Warmup = command.GetInt("warmup", min: 0) ?? defaults.Warmup,
+            FennelConcurrency = Concurrencies(command, "fennel-concurrency") ?? defaults.FennelConcurrency,
+            CeleryThreads = Concurrencies(command, "celery-threads") ?? defaults.CeleryThreads,
+            CeleryPrefork = Concurrencies(command, "celery-prefork") ?? defaults.CeleryPrefork,
+            Settle = command.GetSeconds("settle") ?? defaults.Settle,
+            DrainTimeout = command.GetSeconds("drain-timeout") ?? defaults.DrainTimeout,
+            Python = command.Get("python") ?? defaults.Python,
+            Output = command.Get("output"),
+            Commit = command.Get("commit"),
+        };
+    }
+
+    private static string[] Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static int[]? Concurrencies(ParsedCommand command, string key)
+    {
+        if (command.Get(key) is not { } list) return null;
+        var values = Split(list);
+        var parsed = new int[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!int.TryParse(values[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out parsed[i]) || parsed[i] < 1)
+            {
+                throw new UsageException($"--{key} expects concurrencies of at least 1, comma-separated, not '{list}'.");
+            }
+        }
+        return parsed.Length > 0 ? parsed : throw new UsageException($"--{key} needs at least one concurrency.");
+    }
+}

@@ -1,0 +1,52 @@
+namespace Fennel.Bench;
+
+/// <summary>
+/// Counts runs of <c>bench.noop</c> in this worker process and, once <c>BENCH_EXPECTED</c> of them have run, writes when
+/// the first and the last ran to the file <c>BENCH_PROBE</c>, which the benchmark waits for (<see cref="DrainProbeReport"/>).
+/// Without those variables it only counts. bench/celery/bench_tasks.py has the same probe for the Celery worker.
+/// </summary>
+/// <remarks>
+/// The cost per run is a clock read and two interlocked operations, so the probe does not slow the drain it measures,
+/// and it needs no extra broker traffic, unlike a counter kept in Redis.
+/// </remarks>
+internal sealed class DrainProbe
+{
+    public const string PathVariable = "BENCH_PROBE";
+    public const string ExpectedVariable = "BENCH_EXPECTED";
+
+    private readonly TimeProvider _time;
+    private readonly string? _path;
+    private readonly long _expected;
+    private long _count;
+    private long _firstTicks; // UTC ticks of the first run; 0 before it
+
+    public DrainProbe(TimeProvider time, string? path, long expected)
+    {
+        _time = time;
+        _path = path;
+        _expected = expected;
+    }
+
+    public static DrainProbe FromEnvironment(TimeProvider time)
+    {
+        var path = Environment.GetEnvironmentVariable(PathVariable);
+        var expected = long.TryParse(Environment.GetEnvironmentVariable(ExpectedVariable), out var n) ? n : 0;
+        return new DrainProbe(time, string.IsNullOrEmpty(path) ? null : path, expected);
+    }
+
+    /// <summary>Runs so far.</summary>
+    public long Count => Interlocked.Read(ref _count);
+
+    /// <summary>Called by each run of the task.</summary>
+    public void Ran()
+    {
+        var now = _time.GetUtcNow();
+        Interlocked.CompareExchange(ref _firstTicks, now.UtcTicks, 0);
+        var count = Interlocked.Increment(ref _count);
+        if (count == _expected && _path is not null)
+        {
+            var first = new DateTimeOffset(Interlocked.Read(ref _firstTicks), TimeSpan.Zero);
+            new DrainProbeReport(count, first, now).Write(_path);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Fennel.Bench;
+
+/// <summary>
+/// What a drain probe writes when the expected number of no-op tasks have run:
+/// <c>{"count": 20000, "first": 1712345678.123456, "last": 1712345678.654321}</c>, times in Unix seconds.
+/// The Fennel worker (<see cref="DrainProbe"/>) and the Celery worker (bench_tasks.py) write the same format.
+/// </summary>
+/// <param name="Count">Runs counted.</param>
+/// <param name="First">When the first run happened.</param>
+/// <param name="Last">When the run that reached the count happened.</param>
+internal sealed record DrainProbeReport(long Count, DateTimeOffset First, DateTimeOffset Last)
+{
+    /// <summary>Writes the report to a temporary file and renames it, so a reader never sees half of it.</summary>
+    public void Write(string path)
+    {
+        var json = new JsonObject { ["count"] = Count, ["first"] = ToUnixSeconds(First), ["last"] = ToUnixSeconds(Last) };
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, json.ToJsonString());
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Reads a report written by either worker.</summary>
+    public static DrainProbeReport Read(string path)
+    {
+        var text = File.ReadAllText(path);
+        if (JsonNode.Parse(text) is JsonObject { } json && json["count"] is JsonValue count && json["first"] is JsonValue first &&
+            json["last"] is JsonValue last)
+        {
+            return new DrainProbeReport(count.GetValue<long>(), FromUnixSeconds(first.GetValue<double>()), FromUnixSeconds(last.GetValue<double>()));
+        }
+        throw new InvalidDataException($"The drain probe file {path} is not a report: {text}");
+    }
+
+    private static double ToUnixSeconds(DateTimeOffset time) => (time - DateTimeOffset.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
+
+    private static DateTimeOffset FromUnixSeconds(double seconds) =>
+        DateTimeOffset.UnixEpoch + TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond, MidpointRounding.AwayFromZero));
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Count} runs in {(Last - First).TotalSeconds:0.000} s");
+}

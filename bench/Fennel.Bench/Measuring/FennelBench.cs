@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using Fennel.Bench.Processes;
+using Fennel.Bench.Redis;
+using Fennel.Calling;
+using Fennel.Tasks;
+
+namespace Fennel.Bench.Measuring;
+
+/// <summary>
+/// The Fennel column. This process is the client (as an application sending tasks would be); the worker is this program
+/// started again as a separate process with the <c>worker</c> command, as it would be deployed.
+/// </summary>
+internal sealed class FennelBench(BenchSettings settings, RedisServer redis, RunLog log)
+{
+    private const string Queue = "celery";
+    private const string WarmupQueue = "bench.warmup";
+    private static readonly TimeSpan ResultTimeout = TimeSpan.FromSeconds(10);
+
+    private string Broker => settings.FennelBroker ?? redis.Url;
+
+    private bool OnRunRedis => settings.FennelBroker is null;
+
+    public async Task<SystemResult> RunAsync(CancellationToken cancellationToken)
+    {
+        if (OnRunRedis) await redis.FlushAsync();
+        var (app, tasks) = BenchApp.Build(["-b", Broker, "--result-backend", Broker, "-l", "warning"]);
+        await using (app)
+        {
+            var primary = settings.FennelConcurrency[0];
+            log.Step($"Fennel on {Broker}: idle worker (async -c {primary}), {settings.Settle.TotalSeconds:0} s after it is ready");
+            var idle = await IdleMemory.MeasureAsync(StartWorker(primary, "info", probe: null),
+                line => line.Contains(" ready: queues [", StringComparison.Ordinal), settings.Settle, cancellationToken);
+            log.Detail(idle.ToString());
+
+            await WarmUpAsync(app, tasks, cancellationToken);
+            log.Step($"Fennel: enqueue {settings.Tasks} no-op tasks with DelayAsync, each awaited");
+            var single = await EnqueueOneByOneAsync(tasks, cancellationToken);
+            log.Detail(Rate(single));
+            await app.Client.PurgeAsync(Queue, cancellationToken);
+            log.Step($"Fennel: enqueue {settings.Tasks} no-op tasks with SendBatchAsync, {settings.BatchSize} per call");
+            var bulk = await EnqueueInBatchesAsync(app, cancellationToken);
+            log.Detail(Rate(bulk));
+            await app.Client.PurgeAsync(Queue, cancellationToken);
+
+            var drains = new List<DrainResult>();
+            LatencyResult? roundTrips = null;
+            foreach (var concurrency in settings.FennelConcurrency)
+            {
+                var fill = await EnqueueInBatchesAsync(app, cancellationToken);
+                await ExpectQueuedAsync(app, settings.Tasks);
+                log.Step($"Fennel: drain {settings.Tasks} with a worker process, async -c {concurrency} (queue filled at {Rate(fill)})");
+                var (drain, worker) = await DrainMeasurement.RunAsync($"async -c {concurrency}", fill,
+                    probe => StartWorker(concurrency, "warning", probe), () => QueueLengthAsync(app), OnRunRedis ? redis : null, settings.DrainTimeout, cancellationToken);
+                await using (worker)
+                {
+                    log.Detail(string.Create(CultureInfo.InvariantCulture,
+                        $"{drain.Rate:N0} tasks/s ({drain.FirstToLast.TotalSeconds:0.000} s first to last); {drain.MemoryAfter}; queue left {drain.QueueLengthAfter}"));
+                    drains.Add(drain);
+                    if (roundTrips is null)
+                    {
+                        log.Step($"Fennel: {settings.RoundTrips} round trips bench.add DelayAsync → GetAsync against async -c {concurrency}");
+                        roundTrips = await RoundTripsAsync(tasks, cancellationToken);
+                        log.Detail(string.Create(CultureInfo.InvariantCulture, $"p50 {roundTrips.P50Milliseconds:0.000} ms, p99 {roundTrips.P99Milliseconds:0.000} ms"));
+                    }
+                    await worker.StopAsync(TimeSpan.FromSeconds(30));
+                }
+            }
+            return new SystemResult("Fennel", idle, $"async -c {primary}", single, bulk, drains, roundTrips!);
+        }
+    }
+
+    private ChildProcess StartWorker(int concurrency, string logLevel, string? probe)
+    {
+        var (fileName, arguments) = BenchProgram.Command("worker", "-b", Broker, "--result-backend", Broker, "-Q", Queue,
+            "-c", concurrency.ToString(CultureInfo.InvariantCulture), "-n", "bench-fennel@%h", "-l", logLevel);
+        var environment = new Dictionary<string, string>();
+        if (probe is not null)
+        {
+            environment[DrainProbe.PathVariable] = probe;
+            environment[DrainProbe.ExpectedVariable] = settings.Tasks.ToString(CultureInfo.InvariantCulture);
+        }
+        return ChildProcess.Start($"Fennel worker async -c {concurrency}", fileName, arguments, environment, Path.GetTempPath());
+    }
+
+    /// <summary>JIT, connections and queue declarations, on a queue no worker consumes; then that queue is purged.</summary>
+    private async Task WarmUpAsync(FennelApp app, BenchTasks tasks, CancellationToken cancellationToken)
+    {
+        var options = new CallOptions { Queue = WarmupQueue };
+        for (var i = 0; i < settings.Warmup; i++) await tasks.NoOp.DelayAsync(options, cancellationToken);
+        await app.Client.SendBatchAsync([.. Enumerable.Range(0, settings.BatchSize).Select(_ => new TaskCall(BenchTasks.NoOpName, Options: options))],
+            cancellationToken);
+        await app.Client.PurgeAsync(WarmupQueue, cancellationToken);
+    }
+
+    private async Task<EnqueueResult> EnqueueOneByOneAsync(BenchTasks tasks, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < settings.Tasks; i++) await tasks.NoOp.DelayAsync(cancellationToken: cancellationToken);
+        return new EnqueueResult("DelayAsync, each awaited", settings.Tasks, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<EnqueueResult> EnqueueInBatchesAsync(FennelApp app, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var sent = 0; sent < settings.Tasks; sent += settings.BatchSize)
+        {
+            var calls = new TaskCall[Math.Min(settings.BatchSize, settings.Tasks - sent)];
+            for (var i = 0; i < calls.Length; i++) calls[i] = new TaskCall(BenchTasks.NoOpName);
+            await app.Client.SendBatchAsync(calls, cancellationToken);
+        }
+        return new EnqueueResult($"SendBatchAsync, {settings.BatchSize} per call", settings.Tasks, Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task<LatencyResult> RoundTripsAsync(BenchTasks tasks, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < settings.Warmup; i++)
+        {
+            var warm = await tasks.Add.DelayAsync(i, i, cancellationToken: cancellationToken);
+            await warm.GetAsync(ResultTimeout, cancellationToken);
+        }
+        var samples = new double[settings.RoundTrips];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var handle = await tasks.Add.DelayAsync(i, 1, cancellationToken: cancellationToken);
+            var value = await handle.GetAsync(ResultTimeout, cancellationToken);
+            samples[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            if (value != i + 1) throw new InvalidOperationException($"bench.add({i}, 1) returned {value}.");
+        }
+        return new LatencyResult(samples);
+    }
+
+    /// <summary>On the run's Redis, the kombu queue's list, as for Celery; elsewhere the transport's own count.</summary>
+    private async Task<long> QueueLengthAsync(FennelApp app) =>
+        OnRunRedis ? await redis.ListLengthAsync(Queue) : await app.Transport.GetQueueLengthAsync(Queue);
+
+    private async Task ExpectQueuedAsync(FennelApp app, int expected)
+    {
+        var queued = await QueueLengthAsync(app);
+        if (queued != expected) throw new InvalidOperationException($"The queue '{Queue}' holds {queued} messages after the fill, not {expected}.");
+    }
+
+    private static string Rate(EnqueueResult result) => string.Create(CultureInfo.InvariantCulture, $"{result.Rate:N0} tasks/s");
+}

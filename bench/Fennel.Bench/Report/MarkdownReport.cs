@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+using Fennel.Bench.Measuring;
+
+namespace Fennel.Bench.Report;
+
+/// <summary>
+/// The run's report in Markdown: the comparison table (metric | Fennel | Celery threads | Celery prefork | ratio), every
+/// drain configuration tried, the targets, and the machine line. The ratio is Fennel against the best Celery column, put
+/// so that above 1× means Fennel is better (faster, quicker, smaller).
+/// </summary>
+internal static class MarkdownReport
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static string Render(MachineInfo machine, BenchSettings settings, string commandLine, SystemResult? fennel,
+        SystemResult? celeryThreads, SystemResult? celeryPrefork)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        ArgumentNullException.ThrowIfNull(settings);
+        var celery = new[] { celeryThreads, celeryPrefork };
+        var text = new StringBuilder();
+        text.AppendLine(Invariant, $"Measured {machine.Date:yyyy-MM-dd HH:mm} UTC on {machine.Line}.");
+        text.AppendLine();
+        text.AppendLine(Invariant, $"Command: `{commandLine}`");
+        text.AppendLine();
+        text.AppendLine("| metric | Fennel | Celery threads | Celery prefork | ratio |");
+        text.AppendLine("|---|--:|--:|--:|--:|");
+        foreach (var row in Rows(settings))
+        {
+            var cells = new[] { fennel, celeryThreads, celeryPrefork }.Select(s => s is null ? "—" : row.Cell(s));
+            text.AppendLine(Invariant, $"| {row.Metric} | {string.Join(" | ", cells)} | {Ratio(row, fennel, celery)} |");
+        }
+        text.AppendLine();
+        text.AppendLine("Ratio: Fennel against the best Celery column, above 1× when Fennel is better (higher rate, lower latency, memory, CPU or commands).");
+        text.AppendLine();
+
+        text.AppendLine(Invariant, $"Every drain ({settings.Tasks:N0} no-op tasks, queue filled before the worker starts):");
+        text.AppendLine();
+        text.AppendLine("| system | worker | fill (tasks/s) | drain (tasks/s) | first → last run (s) | worker start → last run (s) | RSS after (MiB) | PSS after (MiB) | worker CPU (µs/task) | Redis commands/task | Redis CPU (µs/task) | top Redis commands per task | left in queue |");
+        text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|");
+        foreach (var system in new[] { fennel, celeryThreads, celeryPrefork }.OfType<SystemResult>())
+        {
+            foreach (var d in system.Drains)
+            {
+                text.AppendLine(Invariant,
+                    $"| {system.Name} | {d.Configuration} | {d.Fill.Rate:N0} | {d.Rate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.MemoryAfter.RssMiB:0.0} | {d.MemoryAfter.PssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.RedisCommandsPerTask, "0.00")} | {Number(d.RedisCpuMicrosecondsPerTask, "0.0")} | {d.Redis?.TopPerTask(d.Tasks) ?? "— (not on the run's Redis)"} | {d.QueueLengthAfter} |");
+            }
+        }
+        text.AppendLine();
+
+        text.AppendLine("Round trips and idle memory:");
+        text.AppendLine();
+        text.AppendLine("| system | round trips against | p50 (ms) | p99 (ms) | mean (ms) | max (ms) | idle worker | idle RSS (MiB) | idle PSS (MiB) | processes |");
+        text.AppendLine("|---|---|--:|--:|--:|--:|---|--:|--:|--:|");
+        foreach (var s in new[] { fennel, celeryThreads, celeryPrefork }.OfType<SystemResult>())
+        {
+            var r = s.RoundTrip;
+            text.AppendLine(Invariant,
+                $"| {s.Name} | {s.RoundTripConfiguration} | {r.P50Milliseconds:0.000} | {r.P99Milliseconds:0.000} | {r.MeanMilliseconds:0.000} | {r.MaxMilliseconds:0.000} | {s.IdleConfiguration} | {s.Idle.RssMiB:0.0} | {s.Idle.PssMiB:0.0} | {s.Idle.Processes} |");
+        }
+        text.AppendLine();
+
+        if (fennel is not null) AppendTargets(text, fennel, celery);
+        return text.ToString();
+    }
+
+    private static IEnumerable<Row> Rows(BenchSettings settings) =>
+    [
+        new($"Drain {settings.Tasks:N0} no-op tasks, results ignored (tasks/s, first run → last run; best worker)",
+            s => $"{s.BestDrain.Rate:N0} ({s.BestDrain.Configuration})", s => s.BestDrain.Rate, HigherIsBetter: true),
+        new("Same drain, worker process start → last run (tasks/s)", s => $"{s.BestDrain.RateWithStartUp:N0}", s => s.BestDrain.RateWithStartUp, true),
+        new("Enqueue one at a time, each awaited (tasks/s)", s => $"{s.Single.Rate:N0}", s => s.Single.Rate, true),
+        new("Enqueue in bulk (tasks/s)", s => s.Bulk is null ? "—" : $"{s.Bulk.Rate:N0}", s => s.Bulk?.Rate ?? double.NaN, true),
+        new($"Round trip p50, {settings.RoundTrips:N0} sequential add calls (ms)", s => $"{s.RoundTrip.P50Milliseconds:0.000}", s => s.RoundTrip.P50Milliseconds, false),
+        new("Round trip p99 (ms)", s => $"{s.RoundTrip.P99Milliseconds:0.000}", s => s.RoundTrip.P99Milliseconds, false),
+        new("Worker RSS idle (MiB)", s => $"{s.Idle.RssMiB:0.0}", s => s.Idle.RssMiB, false),
+        new("Worker RSS after the drain (MiB)", s => $"{s.BestDrain.MemoryAfter.RssMiB:0.0}", s => s.BestDrain.MemoryAfter.RssMiB, false),
+        new("Worker CPU per task in the drain (µs)", s => $"{s.BestDrain.WorkerCpuMicrosecondsPerTask:0.0}", s => s.BestDrain.WorkerCpuMicrosecondsPerTask, false),
+        new("Redis commands per task in the drain", s => Number(s.BestDrain.RedisCommandsPerTask, "0.00"), s => s.BestDrain.RedisCommandsPerTask, false),
+        new("Redis CPU per task in the drain (µs)", s => Number(s.BestDrain.RedisCpuMicrosecondsPerTask, "0.0"), s => s.BestDrain.RedisCpuMicrosecondsPerTask, false),
+    ];
+
+    private static string Ratio(Row row, SystemResult? fennel, IEnumerable<SystemResult?> celery)
+    {
+        if (fennel is null) return "—";
+        var ours = row.Value(fennel);
+        var theirs = celery.OfType<SystemResult>().Select(row.Value).Where(v => !double.IsNaN(v)).ToList();
+        if (double.IsNaN(ours) || theirs.Count == 0) return "—";
+        var best = row.HigherIsBetter ? theirs.Max() : theirs.Min();
+        var ratio = row.HigherIsBetter ? ours / best : best / ours;
+        return ratio.ToString("0.0", Invariant) + "×";
+    }
+
+    private static void AppendTargets(StringBuilder text, SystemResult fennel, IEnumerable<SystemResult?> celery)
+    {
+        var bestCelery = celery.OfType<SystemResult>().Select(s => s.BestDrain.Rate).DefaultIfEmpty(double.NaN).Max();
+        var drain = fennel.BestDrain.Rate;
+        text.AppendLine("Targets (issue, 2-core machine):");
+        text.AppendLine();
+        Target(text, $"drain ≥ 30,000 tasks/s: {drain:N0}", drain >= 30_000);
+        if (!double.IsNaN(bestCelery)) Target(text, $"drain ≥ 20× the best Celery drain: {drain / bestCelery:0.0}×", drain >= 20 * bestCelery);
+        if (fennel.Bulk is { } bulk) Target(text, $"batch enqueue ≥ 100,000 tasks/s: {bulk.Rate:N0}", bulk.Rate >= 100_000);
+        Target(text, $"round trip p50 ≤ 0.5 ms: {fennel.RoundTrip.P50Milliseconds:0.000} ms", fennel.RoundTrip.P50Milliseconds <= 0.5);
+        Target(text, $"round trip p99 ≤ 2 ms: {fennel.RoundTrip.P99Milliseconds:0.000} ms", fennel.RoundTrip.P99Milliseconds <= 2);
+        Target(text, $"idle RSS ≤ 46 MiB: {fennel.Idle.RssMiB:0.0} MiB", fennel.Idle.RssMiB <= 46);
+        text.AppendLine();
+    }
+
+    private static string Number(double value, string format) => double.IsNaN(value) ? "—" : value.ToString(format, Invariant);
+
+    private static void Target(StringBuilder text, string what, bool met) =>
+        text.AppendLine(Invariant, $"- {(met ? "met" : "**missed**")}: {what}");
+
+    private sealed record Row(string Metric, Func<SystemResult, string> Cell, Func<SystemResult, double> Value, bool HigherIsBetter);
+}

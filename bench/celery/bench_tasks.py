@@ -1,0 +1,78 @@
+"""The Celery side of Fennel's benchmark: the same two tasks the Fennel bench worker registers (bench/Fennel.Bench).
+
+    bench.noop   does nothing and ignores its result; counts its runs for the drain measurement (DrainProbe below)
+    bench.add    returns x + y, stored in the result backend; for round-trip latency
+
+    BENCH_BROKER=redis://127.0.0.1:6379/0 python3 -m celery -A bench_tasks worker -P threads -c 8 -l warning
+
+Environment: BENCH_BROKER and BENCH_BACKEND (default: the broker), BENCH_PROBE and BENCH_EXPECTED (see DrainProbe).
+"""
+import json
+import multiprocessing
+import os
+import time
+
+from celery import Celery
+
+BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/0")
+
+app = Celery("bench", broker=BROKER, backend=os.environ.get("BENCH_BACKEND", BROKER))
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_default_queue="celery",
+    # The worker's own log lines only: no per-task INFO lines at -l warning, as for the Fennel worker.
+    worker_hijack_root_logger=True,
+)
+
+
+class DrainProbe:
+    """Counts runs of bench.noop across every process of this worker and, once BENCH_EXPECTED have run, writes
+    {"count", "first", "last"} (Unix seconds of the first and the last run) to the file BENCH_PROBE.
+
+    The counter lives in shared memory created when this module is imported, which the worker's main process does
+    before the prefork pool forks its children, so every child counts into the same place; the threads pool shares
+    it trivially. The same file format is written by the Fennel bench worker (DrainProbe.cs).
+    """
+
+    def __init__(self, path, expected):
+        self._path = path
+        self._expected = expected
+        self._count = multiprocessing.Value("q", 0)  # with its own lock
+        self._first = multiprocessing.Value("d", 0.0, lock=False)  # written under the counter's lock
+
+    @classmethod
+    def from_environment(cls):
+        return cls(os.environ.get("BENCH_PROBE"), int(os.environ.get("BENCH_EXPECTED", "0")))
+
+    def ran(self):
+        now = time.time()
+        with self._count.get_lock():
+            if self._count.value == 0:
+                self._first.value = now
+            self._count.value += 1
+            count = self._count.value
+            first = self._first.value
+        if self._path and count == self._expected:
+            self._write({"count": count, "first": first, "last": now})
+
+    def _write(self, report):
+        # Write then rename, so the benchmark never reads half a file.
+        temporary = self._path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(report, f)
+        os.replace(temporary, self._path)
+
+
+probe = DrainProbe.from_environment()
+
+
+@app.task(name="bench.noop", ignore_result=True)
+def noop():
+    probe.ran()
+
+
+@app.task(name="bench.add")
+def add(x, y):
+    return x + y
