@@ -181,23 +181,6 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>
-    /// Publishes a message parked until due: recorded in <c>unacked</c> with score ARGV[3] and indexed in KEYS[6], so any
-    /// consumer restores it to its queue when due. ARGV: envelope, queue, score.
-    /// </summary>
-    public const string PublishParked = """
-        local ok, envelope = pcall(cjson.decode, ARGV[1])
-        local properties = ok and type(envelope) == 'table' and envelope['properties']
-        local tag = type(properties) == 'table' and properties['delivery_tag']
-        if type(tag) ~= 'string' or tag == '' then
-          return redis.error_reply('the Redis transport publishes kombu envelopes with properties.delivery_tag (Fennel.Protocol.TaskEnvelope)')
-        end
-        redis.call('HSET', KEYS[1], tag, '[' .. ARGV[1] .. ', "", ' .. cjson.encode(ARGV[2]) .. ']')
-        redis.call('ZADD', KEYS[2], ARGV[3], tag)
-        redis.call('ZADD', KEYS[6], ARGV[3], tag)
-        return 1
-        """;
-
     private const string DueParked = """
         local function drop_stale_parked(ceiling)
           local due = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', ceiling, 'WITHSCORES')

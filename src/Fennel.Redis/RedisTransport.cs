@@ -85,7 +85,9 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
 
     /// <summary>
     /// Publishes with as few round trips as possible: one pipeline of <c>LPUSH</c>es (consecutive messages for the same
-    /// list share one), parked ETA messages straight into <c>unacked</c>, and one announcement per queue.
+    /// list share one) and one announcement per queue. <see cref="OutgoingMessage.NotBefore"/> is not honoured here (no
+    /// <see cref="TransportCapabilities.DelayedPublish"/>): an ETA task goes to its queue at once, as Celery sends it, so
+    /// a Python worker holds it as Celery does, and a Fennel worker parks it (<see cref="ReleaseAsync"/>).
     /// </summary>
     public async Task PublishBatchAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
     {
@@ -95,7 +97,6 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
         cancellationToken.ThrowIfCancellationRequested();
 
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var now = _time.GetUtcNow();
         var queues = messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal).ToList();
         var batch = database.CreateBatch();
         var writes = new List<Task> { BindAsync(batch, queues) };
@@ -103,13 +104,6 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
         RedisKey runList = default;
         foreach (var message in messages)
         {
-            if (message.NotBefore is { } due && due > now)
-            {
-                Flush();
-                writes.Add(batch.ScriptEvaluateAsync(RedisScripts.PublishParked, LeaseKeys(RedisKeys.Delayed(message.Queue)),
-                    [message.Body, message.Queue, LeaseScore(due)]));
-                continue;
-            }
             var list = RedisKeys.List(message.Queue, RedisKeys.StepOf(message.Priority));
             if (run.Count > 0 && list != runList) Flush();
             runList = list;

@@ -142,12 +142,24 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_future_message_is_parked_in_unacked_where_kombu_restores_it_when_due()
+    public async Task An_eta_message_is_published_to_its_queue_as_celery_does()
+    {
+        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("eta"), NotBefore: DateTimeOffset.UtcNow.AddMinutes(5)));
+
+        // A Python worker finds it at once and holds it until due, as Celery does; a Fennel worker parks it.
+        Assert.Equal(1, await Redis.ListLengthAsync(_queue));
+        Assert.False(_transport.Capabilities.HasFlag(TransportCapabilities.DelayedPublish));
+    }
+
+    [Fact]
+    public async Task A_parked_message_waits_in_unacked_where_kombu_restores_it_when_due()
     {
         var tag = Guid.NewGuid().ToString();
+        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("later", tag)));
+        var fetched = Assert.Single(await _transport.FetchAsync([_queue], 10, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
         var due = DateTimeOffset.UtcNow.AddSeconds(2);
 
-        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("later", tag), NotBefore: due));
+        await _transport.ReleaseAsync(fetched, due);
 
         Assert.Equal(0, await Redis.ListLengthAsync(_queue));
         Assert.True(await Redis.HashExistsAsync("unacked", tag));

@@ -77,7 +77,7 @@ public abstract partial class TransportConformanceTests
     [Fact]
     public async Task Not_before_message_is_invisible_until_due()
     {
-        if (!Transport.Capabilities.HasFlag(TransportCapabilities.DelayedDelivery)) return;
+        if (!Transport.Capabilities.HasFlag(TransportCapabilities.DelayedPublish)) return;
         var queue = NewQueue();
         await Transport.PublishAsync(new OutgoingMessage(queue, Body("later"), NotBefore: DateTimeOffset.UtcNow.AddSeconds(2.5)));
         await PublishAsync(queue, "now");

@@ -106,7 +106,7 @@ public abstract partial class TransportConformanceTests
         await PublishAsync(queue, "1", "2", "3");
         Assert.Equal(3, await Transport.GetQueueLengthAsync(queue));
 
-        var delayed = Transport.Capabilities.HasFlag(TransportCapabilities.DelayedDelivery) ? 1 : 0;
+        var delayed = Transport.Capabilities.HasFlag(TransportCapabilities.DelayedPublish) ? 1 : 0;
         if (delayed == 1)
         {
             await Transport.PublishAsync(new OutgoingMessage(queue, Body("later"), NotBefore: DateTimeOffset.UtcNow.AddHours(1)));
