@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Fennel.Testing.Servers;
+using StackExchange.Redis;
+
+namespace Fennel.Interop.Tests;
+
+/// <summary>
+/// What one interop test works in: Redis database 2 of the test server, flushed at the start; a queue of its own; the
+/// worker and client processes it started (all killed on dispose, pass or fail); an in-process Fennel app on the same
+/// Redis; and a temporary folder for the files it hands to Python.
+/// </summary>
+internal sealed partial class InteropSandbox : IAsyncDisposable
+{
+    /// <summary>Redis database 2 belongs to Fennel.Interop.Tests (see <see cref="RedisTestServer.Url"/>).</summary>
+    public const int Database = 2;
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private readonly List<ChildProcess> _children = [];
+    private FennelApp? _app;
+
+    private InteropSandbox(string redisUrl)
+    {
+        RedisUrl = redisUrl;
+        Queue = "interop-" + Guid.NewGuid().ToString("N")[..8];
+        Folder = Directory.CreateTempSubdirectory("fennel-interop-").FullName;
+    }
+
+    /// <summary><c>redis://127.0.0.1:PORT/2</c>: broker and result backend of both sides.</summary>
+    public string RedisUrl { get; }
+
+    /// <summary>This test's queue, <c>interop-&lt;8 hex&gt;</c>: what the workers consume and the clients send to.</summary>
+    public string Queue { get; }
+
+    public string Folder { get; }
+
+    /// <summary>An app in the test process on the same Redis: the Fennel client and its results.</summary>
+    public FennelApp App => _app ??= FennelApp.CreateBuilder(["-b", RedisUrl, "--result-backend", RedisUrl, "-l", "warning"]).Build();
+
+    /// <summary>Locates the test Redis (a failure under CI when there is none) and empties database 2.</summary>
+    public static async Task<InteropSandbox> CreateAsync()
+    {
+        var sandbox = new InteropSandbox(RedisTestServer.Url(Database));
+        await sandbox.FlushDatabaseAsync();
+        return sandbox;
+    }
+
+    /// <summary>Starts <c>dotnet Interop.dll worker</c> on this test's queue with node name <c>interop-net@%h</c>.</summary>
+    public ChildProcess StartFennelWorker(int concurrency = 4) => Start("Fennel worker", "dotnet",
+        [InteropLocations.SampleDll, "worker", "-b", RedisUrl, "--result-backend", RedisUrl, "-Q", Queue, "-n", "interop-net@%h",
+            "-c", concurrency.ToString(CultureInfo.InvariantCulture), "-l", "info"],
+        new Dictionary<string, string>(), Folder);
+
+    /// <summary>Starts <c>python3 -m celery -A interop_tasks worker</c> (threads pool) on this test's queue as <c>interop-py@%h</c>.</summary>
+    public ChildProcess StartCeleryWorker(int concurrency = 4) => Start("Celery worker", InteropLocations.Python,
+        ["-m", "celery", "-A", "interop_tasks", "worker", "-Q", Queue, "-n", "interop-py@%h", "-P", "threads",
+            "-c", concurrency.ToString(CultureInfo.InvariantCulture), "-l", "info"],
+        PythonEnvironment(), InteropLocations.PythonFolder);
+
+    /// <summary>Waits until a worker logged that it is ready (Fennel: "&lt;node&gt; ready: ...", Celery: "&lt;node&gt; ready.").</summary>
+    public static async Task WaitUntilReadyAsync(ChildProcess worker)
+    {
+        bool Ready() => worker.StderrLines.Any(l => ReadyLine().IsMatch(l));
+        await Eventually.HoldsAsync(() => Ready() || worker.HasExited, StartTimeout, () => $"{worker.Name} to log that it is ready.\n{worker.Describe()}");
+        if (!Ready()) throw new InvalidOperationException($"{worker.Name} exited before it was ready.\n{worker.Describe()}");
+    }
+
+    /// <summary>
+    /// Runs python/send_tasks.py with <paramref name="calls"/> and returns its report's results by call key. The client
+    /// waits up to <paramref name="resultTimeout"/> for the results, the test a little longer for the process.
+    /// </summary>
+    public async Task<(IReadOnlyDictionary<string, JsonObject> Results, ChildProcess Client)> RunCeleryClientAsync(
+        IEnumerable<ContractCall> calls, TimeSpan resultTimeout)
+    {
+        var callsFile = Path.Combine(Folder, "calls.json");
+        await File.WriteAllTextAsync(callsFile, new JsonArray([.. calls.Select(c => (JsonNode)c.ToCeleryCall())]).ToJsonString(), Encoding.UTF8);
+        var client = Start("Celery client", InteropLocations.Python,
+            ["send_tasks.py", "--broker", RedisUrl, "--result-backend", RedisUrl, "--queue", Queue,
+                "--timeout", resultTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture), "--calls", callsFile],
+            PythonEnvironment(), InteropLocations.PythonFolder);
+        var exitCode = await client.WaitForExitAsync(resultTimeout + StartTimeout);
+        if (exitCode != 0) throw new InvalidOperationException($"send_tasks.py exited with {exitCode}.\n{DescribeProcesses()}");
+        JsonNode? report;
+        try
+        {
+            report = JsonNode.Parse(client.Stdout);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new InvalidOperationException($"send_tasks.py printed no JSON report ({ex.Message}).\n{client.Describe()}", ex);
+        }
+        var results = report?["results"]?.AsArray() ?? throw new InvalidOperationException($"The report has no results.\n{client.Describe()}");
+        return (results.Cast<JsonObject>().ToDictionary(r => r["key"]!.GetValue<string>(), StringComparer.Ordinal), client);
+    }
+
+    /// <summary>Every process's output, for a failure message.</summary>
+    public string DescribeProcesses()
+    {
+        lock (_children)
+        {
+            var text = new StringBuilder();
+            foreach (var child in _children) text.AppendLine(child.Describe());
+            return text.ToString();
+        }
+    }
+
+    /// <summary>Opens a connection to database 2 for checks on the broker's keys (caller disposes).</summary>
+    public async Task<ConnectionMultiplexer> ConnectAsync() =>
+        await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { RedisTestServer.Endpoint }, DefaultDatabase = Database, AllowAdmin = true });
+
+    public async ValueTask DisposeAsync()
+    {
+        List<ChildProcess> children;
+        lock (_children) children = [.. _children];
+        foreach (var child in children) child.Dispose();
+        if (_app is not null) await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: it is under the temporary folder.
+        }
+    }
+
+    private ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment,
+        string workingDirectory)
+    {
+        var child = ChildProcess.Start(name, fileName, arguments, environment, workingDirectory);
+        lock (_children) _children.Add(child);
+        return child;
+    }
+
+    /// <summary>Broker and backend for the Celery app; unbuffered UTF-8 output, so logs arrive as written; no __pycache__ next to the sources.</summary>
+    private Dictionary<string, string> PythonEnvironment() => new(StringComparer.Ordinal)
+    {
+        ["CELERY_BROKER_URL"] = RedisUrl,
+        ["CELERY_RESULT_BACKEND"] = RedisUrl,
+        ["INTEROP_QUEUE"] = Queue,
+        ["PYTHONUNBUFFERED"] = "1",
+        ["PYTHONIOENCODING"] = "utf-8",
+        ["PYTHONDONTWRITEBYTECODE"] = "1",
+    };
+
+    private async Task FlushDatabaseAsync()
+    {
+        await using var redis = await ConnectAsync();
+        await redis.GetServer(RedisTestServer.Endpoint).FlushDatabaseAsync(Database);
+    }
+
+    [GeneratedRegex(@"^.*@\S+ ready[.:]")]
+    private static partial Regex ReadyLine();
+}
