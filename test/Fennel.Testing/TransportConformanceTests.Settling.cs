@@ -33,7 +33,7 @@ public abstract partial class TransportConformanceTests
 
         Assert.Equal(0, await Transport.GetQueueLengthAsync(queue));
         var letter = Assert.Single(await store.ListDeadLettersAsync(1000), d => d.Queue == queue);
-        Assert.Equal("poison", System.Text.Encoding.UTF8.GetString(letter.Body.Span));
+        Assert.Equal("poison", BodyText(letter.Body));
         Assert.Equal("malformed body", letter.Reason);
         Assert.Equal(1, letter.DeliveryCount);
         Assert.InRange(letter.DeadLetteredAt, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(5));

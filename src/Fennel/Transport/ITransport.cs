@@ -75,4 +75,7 @@ public enum TransportCapabilities
 
     /// <summary>The transport implements <see cref="IDeadLetterStore"/>.</summary>
     DeadLetters = 2,
+
+    /// <summary>The transport implements <see cref="IBroadcastTransport"/> (events and remote control).</summary>
+    Broadcast = 4,
 }
