@@ -28,8 +28,18 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
         Folder = Directory.CreateTempSubdirectory("fennel-interop-").FullName;
     }
 
+    /// <summary>
+    /// The visibility timeout both sides use, stated on both so they agree: kombu's default, which Fennel's Redis
+    /// transport shares. No test waits for it (nothing is killed), and a shorter one would let a restore fire while a
+    /// Celery worker holds an ETA task (Celery workers do not renew) and run that task twice.
+    /// </summary>
+    public static readonly TimeSpan VisibilityTimeout = TimeSpan.FromSeconds(3600);
+
     /// <summary><c>redis://127.0.0.1:PORT/2</c>: broker and result backend of both sides.</summary>
     public string RedisUrl { get; }
+
+    /// <summary>The broker URL Fennel processes get: <see cref="RedisUrl"/> with <c>?visibility_timeout=</c>.</summary>
+    public string FennelBrokerUrl => $"{RedisUrl}?visibility_timeout={VisibilityTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>This test's queue, <c>interop-&lt;8 hex&gt;</c>: what the workers consume and the clients send to.</summary>
     public string Queue { get; }
@@ -37,7 +47,7 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
     public string Folder { get; }
 
     /// <summary>An app in the test process on the same Redis: the Fennel client and its results.</summary>
-    public FennelApp App => _app ??= FennelApp.CreateBuilder(["-b", RedisUrl, "--result-backend", RedisUrl, "-l", "warning"]).Build();
+    public FennelApp App => _app ??= FennelApp.CreateBuilder(["-b", FennelBrokerUrl, "--result-backend", RedisUrl, "-l", "warning"]).Build();
 
     /// <summary>Locates the test Redis (a failure under CI when there is none) and empties database 2.</summary>
     public static async Task<InteropSandbox> CreateAsync()
@@ -49,7 +59,7 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
 
     /// <summary>Starts <c>dotnet Interop.dll worker</c> on this test's queue with node name <c>interop-net@%h</c>.</summary>
     public ChildProcess StartFennelWorker(int concurrency = 4) => Start("Fennel worker", "dotnet",
-        [InteropLocations.SampleDll, "worker", "-b", RedisUrl, "--result-backend", RedisUrl, "-Q", Queue, "-n", "interop-net@%h",
+        [InteropLocations.SampleDll, "worker", "-b", FennelBrokerUrl, "--result-backend", RedisUrl, "-Q", Queue, "-n", "interop-net@%h",
             "-c", concurrency.ToString(CultureInfo.InvariantCulture), "-l", "info"],
         new Dictionary<string, string>(), Folder);
 
@@ -75,7 +85,7 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
         IEnumerable<ContractCall> calls, TimeSpan resultTimeout)
     {
         var callsFile = Path.Combine(Folder, "calls.json");
-        await File.WriteAllTextAsync(callsFile, new JsonArray([.. calls.Select(c => (JsonNode)c.ToCeleryCall())]).ToJsonString(), Encoding.UTF8);
+        await File.WriteAllTextAsync(callsFile, new JsonArray([.. calls.Select(c => (JsonNode)c.ToCeleryCall())]).ToJsonString());
         var client = Start("Celery client", InteropLocations.Python,
             ["send_tasks.py", "--broker", RedisUrl, "--result-backend", RedisUrl, "--queue", Queue,
                 "--timeout", resultTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture), "--calls", callsFile],
@@ -140,6 +150,7 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
         ["CELERY_BROKER_URL"] = RedisUrl,
         ["CELERY_RESULT_BACKEND"] = RedisUrl,
         ["INTEROP_QUEUE"] = Queue,
+        ["INTEROP_VISIBILITY_TIMEOUT"] = VisibilityTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         ["PYTHONUNBUFFERED"] = "1",
         ["PYTHONIOENCODING"] = "utf-8",
         ["PYTHONDONTWRITEBYTECODE"] = "1",
