@@ -56,11 +56,8 @@ def create_app(broker=None, backend=None, queue=None):
 
 def require_redis(app):
     """Exits with a clear message unless the broker and the result backend are Redis URLs."""
-    broker = app.conf.broker_url or ''
-    backend = app.conf.result_backend or ''
-    if not broker.startswith(('redis://', 'rediss://')):
-        raise SystemExit(f'The interop app needs a Redis broker (redis://HOST:PORT/DB), not {broker!r}: '
-                         'set CELERY_BROKER_URL or pass -b.')
-    if not backend.startswith(('redis://', 'rediss://')):
-        raise SystemExit(f'The interop app needs a Redis result backend (redis://HOST:PORT/DB), not {backend!r}: '
-                         'set CELERY_RESULT_BACKEND or pass --result-backend.')
+    for what, url, how in (('broker', app.conf.broker_url, 'set CELERY_BROKER_URL or pass -b'),
+                           ('result backend', app.conf.result_backend, 'set CELERY_RESULT_BACKEND or pass --result-backend')):
+        if not (url or '').startswith(('redis://', 'rediss://')):
+            found = f'not {url!r}' if url else 'none is configured'
+            raise SystemExit(f'The interop app needs a Redis {what} (redis://HOST:PORT/DB); {found}: {how}.')

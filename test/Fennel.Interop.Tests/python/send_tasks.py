@@ -24,7 +24,8 @@ any size stay exact. The Fennel interop tests (test/Fennel.Interop.Tests) write 
         "sent_at", "date_done",                      # ISO-8601 UTC
         "ready_after"}]}                             # seconds from sending to the client seeing the result
 
-Logs go to stderr. Exit codes: 0 the report was printed (whatever the task outcomes), 2 bad input.
+Logs go to stderr. Exit codes: 0 the report was printed (whatever the task outcomes), 1 the broker or the result
+backend is not Redis, 2 the calls cannot be read.
 """
 import argparse
 import datetime as dt
