@@ -12,11 +12,14 @@ public sealed class CeleryClientToFennelWorkerTests(ITestOutputHelper output) : 
     /// <summary>Clock resolution between the two processes' timestamps (date_done has microseconds, sent_at too).</summary>
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(20);
 
-    private InteropSandbox _sandbox = null!;
+    private InteropSandbox _sandbox = null!; // set by InitializeAsync
 
     public async Task InitializeAsync() => _sandbox = await InteropSandbox.CreateAsync();
 
-    public async Task DisposeAsync() => await _sandbox.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_sandbox is not null) await _sandbox.DisposeAsync(); // null when InitializeAsync failed (no Redis)
+    }
 
     [Fact]
     public async Task Every_contract_call_from_a_Celery_client_gets_the_Python_result_from_a_Fennel_worker()

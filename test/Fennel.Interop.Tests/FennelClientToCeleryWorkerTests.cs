@@ -9,11 +9,14 @@ public sealed class FennelClientToCeleryWorkerTests(ITestOutputHelper output) : 
     private static readonly TimeSpan ResultTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(20);
 
-    private InteropSandbox _sandbox = null!;
+    private InteropSandbox _sandbox = null!; // set by InitializeAsync
 
     public async Task InitializeAsync() => _sandbox = await InteropSandbox.CreateAsync();
 
-    public async Task DisposeAsync() => await _sandbox.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_sandbox is not null) await _sandbox.DisposeAsync(); // null when InitializeAsync failed (no Redis)
+    }
 
     [Fact]
     public async Task Every_contract_call_from_Fennel_gets_the_Python_result_from_a_Celery_worker()
@@ -38,7 +41,7 @@ public sealed class FennelClientToCeleryWorkerTests(ITestOutputHelper output) : 
             }
             catch (TimeoutException ex)
             {
-                problems.Add($"{call}: {ex.Message}");
+                problems.Add($"{call}: {ex.Message} Its message is {await _sandbox.LocateMessageAsync(handle.Id)}.");
                 continue;
             }
             problems.AddRange((await CheckAsync(call, handle, result, sent)).Select(p => $"{call}: {p}"));

@@ -17,6 +17,9 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
     /// <summary>Redis database 2 belongs to Fennel.Interop.Tests (see <see cref="RedisTestServer.Url"/>).</summary>
     public const int Database = 2;
 
+    /// <summary>kombu's separator between a queue name and its priority step in a list name (bytes 0x06 0x16).</summary>
+    private const string PrioritySeparator = "\u0006\u0016";
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly List<ChildProcess> _children = [];
     private FennelApp? _app;
@@ -52,9 +55,9 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
     /// <summary>Locates the test Redis (a failure under CI when there is none) and empties database 2.</summary>
     public static async Task<InteropSandbox> CreateAsync()
     {
-        var sandbox = new InteropSandbox(RedisTestServer.Url(Database));
-        await sandbox.FlushDatabaseAsync();
-        return sandbox;
+        var url = RedisTestServer.Url(Database);
+        await FlushDatabaseAsync();
+        return new InteropSandbox(url);
     }
 
     /// <summary>Starts <c>dotnet Interop.dll worker</c> on this test's queue with node name <c>interop-net@%h</c>.</summary>
@@ -105,20 +108,59 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
         return (results.Cast<JsonObject>().ToDictionary(r => r["key"]!.GetValue<string>(), StringComparer.Ordinal), client);
     }
 
-    /// <summary>Every process's output, for a failure message.</summary>
-    public string DescribeProcesses()
+    /// <summary>Every process's output, for a failure message; with <paramref name="lastLines"/>, only the end of each stderr.</summary>
+    public string DescribeProcesses(int? lastLines = null)
     {
         lock (_children)
         {
             var text = new StringBuilder();
-            foreach (var child in _children) text.AppendLine(child.Describe());
+            foreach (var child in _children)
+            {
+                if (lastLines is not { } n)
+                {
+                    text.AppendLine(child.Describe());
+                    continue;
+                }
+                var lines = child.StderrLines;
+                text.AppendLine(CultureInfo.InvariantCulture, $"--- {child.Name} (pid {child.Id}, {(child.HasExited ? "exited" : "running")}): last {Math.Min(n, lines.Count)} of {lines.Count} stderr lines ---");
+                foreach (var line in lines.Skip(Math.Max(0, lines.Count - n))) text.AppendLine(line);
+            }
             return text.ToString();
         }
     }
 
     /// <summary>Opens a connection to database 2 for checks on the broker's keys (caller disposes).</summary>
-    public async Task<ConnectionMultiplexer> ConnectAsync() =>
+    public static async Task<ConnectionMultiplexer> ConnectAsync() =>
         await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { RedisTestServer.Endpoint }, DefaultDatabase = Database, AllowAdmin = true });
+
+    /// <summary>
+    /// Where the message of a task that did not finish is in the broker, for failure messages: in one of this test's
+    /// queue lists, held or parked in kombu's <c>unacked</c> hash (with its <c>unacked_index</c> score), or nowhere.
+    /// </summary>
+    public async Task<string> LocateMessageAsync(string taskId)
+    {
+        await using var redis = await ConnectAsync();
+        var db = redis.GetDatabase();
+        // kombu's lists: the queue itself for priorities 0-2, then "<queue>\x06\x16<step>" for 3-5, 6-8 and 9.
+        foreach (var step in new[] { "", "3", "6", "9" })
+        {
+            var list = step.Length == 0 ? Queue : Queue + PrioritySeparator + step;
+            var waiting = await db.ListRangeAsync(list);
+            if (waiting.Any(m => m.ToString().Contains(taskId, StringComparison.Ordinal)))
+            {
+                return $"waiting in the list '{Queue}{(step.Length == 0 ? "" : @"\x06\x16" + step)}'";
+            }
+        }
+        foreach (var entry in await db.HashGetAllAsync("unacked"))
+        {
+            if (!entry.Value.ToString().Contains(taskId, StringComparison.Ordinal)) continue;
+            var score = await db.SortedSetScoreAsync("unacked_index", entry.Name);
+            var visibleAt = score is { } s ? DateTimeOffset.FromUnixTimeMilliseconds((long)((s + VisibilityTimeout.TotalSeconds) * 1000)) : (DateTimeOffset?)null;
+            return $"in kombu's unacked hash (delivery tag {entry.Name}, unacked_index score {score?.ToString(CultureInfo.InvariantCulture) ?? "none"}: " +
+                $"a restore may bring it back from {visibleAt?.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture) ?? "never"} UTC; now {DateTimeOffset.UtcNow:HH:mm:ss.fff})";
+        }
+        return "in no queue list and not in unacked";
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -156,7 +198,7 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
         ["PYTHONDONTWRITEBYTECODE"] = "1",
     };
 
-    private async Task FlushDatabaseAsync()
+    private static async Task FlushDatabaseAsync()
     {
         await using var redis = await ConnectAsync();
         await redis.GetServer(RedisTestServer.Endpoint).FlushDatabaseAsync(Database);

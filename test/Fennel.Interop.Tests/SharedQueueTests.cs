@@ -14,11 +14,14 @@ public sealed class SharedQueueTests(ITestOutputHelper output) : IAsyncLifetime
     private const int TaskCount = 2000;
     private static readonly TimeSpan AllDone = TimeSpan.FromSeconds(180);
 
-    private InteropSandbox _sandbox = null!;
+    private InteropSandbox _sandbox = null!; // set by InitializeAsync
 
     public async Task InitializeAsync() => _sandbox = await InteropSandbox.CreateAsync();
 
-    public async Task DisposeAsync() => await _sandbox.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_sandbox is not null) await _sandbox.DisposeAsync(); // null when InitializeAsync failed (no Redis)
+    }
 
     [Fact]
     public async Task A_Fennel_worker_and_a_Celery_worker_on_one_queue_run_2000_tasks_each_exactly_once()
@@ -43,11 +46,11 @@ public sealed class SharedQueueTests(ITestOutputHelper output) : IAsyncLifetime
             }
             catch (TimeoutException ex)
             {
-                throw new TimeoutException($"Only {i} of {TaskCount} results within {AllDone.TotalSeconds:0} s: {ex.Message}\n{_sandbox.DescribeProcesses()}", ex);
+                throw new TimeoutException($"Only {i} of {TaskCount} results within {AllDone.TotalSeconds:0} s: {ex.Message}\n{_sandbox.DescribeProcesses(lastLines: 40)}", ex);
             }
             if (result.State != TaskState.Success || !PythonValues.AreSame(calls[i].Expected, result.Result))
             {
-                wrong.Add($"{calls[i].Call.Name}({calls[i].Call.Args!.ToJsonString()}) [{handles[i].Id}] on {result.Worker}: {result.State.ToWire()} " +
+                wrong.Add($"{calls[i].Call.Name}({calls[i].Call.Args!.ToJsonString()}) [{handles[i].Id}] on {result.Worker ?? "a Celery worker"}: {result.State.ToWire()} " +
                     $"{PythonValues.Show(result.Result)}, expected {PythonValues.Show(calls[i].Expected)}");
             }
         }
@@ -57,7 +60,7 @@ public sealed class SharedQueueTests(ITestOutputHelper output) : IAsyncLifetime
         // storing the result; wait until every run is in the logs, then count.
         var ids = handles.Select(h => h.Id).ToHashSet(StringComparer.Ordinal);
         await Eventually.HoldsAsync(() => WorkerLog.Read(fennel).Succeeded.Count() + WorkerLog.Read(celery).Succeeded.Count() >= TaskCount,
-            TimeSpan.FromSeconds(30), () => $"both logs to show {TaskCount} successful runs.\n{_sandbox.DescribeProcesses()}");
+            TimeSpan.FromSeconds(30), () => $"both logs to show {TaskCount} successful runs.\n{_sandbox.DescribeProcesses(lastLines: 40)}");
         var fennelLog = WorkerLog.Read(fennel);
         var celeryLog = WorkerLog.Read(celery);
         var runs = fennelLog.Succeeded.Concat(celeryLog.Succeeded).CountBy(id => id).ToDictionary(StringComparer.Ordinal);
@@ -77,7 +80,7 @@ public sealed class SharedQueueTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(fennelRuns > 0 && celeryRuns > 0, $"Both workers must run a share: Fennel ran {fennelRuns}, Celery {celeryRuns}.");
 
         // Nothing left behind in the broker: the queue is empty and no message is still held in kombu's unacked hash.
-        await using var redis = await _sandbox.ConnectAsync();
+        await using var redis = await InteropSandbox.ConnectAsync();
         var db = redis.GetDatabase();
         await Eventually.HoldsAsync(async () => await db.HashLengthAsync("unacked") == 0 && await db.ListLengthAsync(_sandbox.Queue) == 0,
             TimeSpan.FromSeconds(30), () => $"the queue and the unacked hash to be empty (unacked: {db.HashLength("unacked")}, queue: {db.ListLength(_sandbox.Queue)})");
