@@ -162,7 +162,9 @@ internal static class RedisScripts
         end
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[1], ARGV[1])
-        redis.call('ZREM', KEYS[6], ARGV[1])
+        local parked = redis.call('ZREM', KEYS[6], ARGV[1]) == 1
+        -- A lapsed lease of a consumer that kept no lease record (kombu's) was a delivery: count it.
+        if not parked and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then redis.call('HSET', KEYS[3], ARGV[1], '||1') end
         for i = 7, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
         return 1
         """;

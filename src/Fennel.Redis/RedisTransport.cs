@@ -117,7 +117,16 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
         }
         Flush();
         foreach (var queue in queues) writes.Add(batch.PublishAsync(_keys.Ready(queue), RedisValue.EmptyString));
-        batch.Execute();
+        try
+        {
+            batch.Execute();
+        }
+        catch (Exception e) when (RedisErrors.IsRedis(e))
+        {
+            // Nothing was sent; the queued commands fail with the same error, observed here.
+            _ = Task.WhenAll(writes).ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw RedisErrors.Wrap(e, _connection.Endpoint, "publish");
+        }
         await _connection.Guard(Task.WhenAll(writes), messages.Count == 1 ? "publish to " + messages[0].Queue : $"publish {messages.Count} messages")
             .ConfigureAwait(false);
 
