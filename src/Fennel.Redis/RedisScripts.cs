@@ -135,9 +135,21 @@ internal static class RedisScripts
         return renewed
         """;
 
-    /// <summary>Moves a held message to the dead letters. ARGV: tag, nonce, dead letter id, record (JSON), now. Returns 1 or 0.</summary>
+    /// <summary>
+    /// Moves a message to the dead letters: one the caller holds (ARGV[6] = <c>held</c>, ARGV[2] its nonce), or a lapsed
+    /// <c>unacked</c> entry that cannot be restored — unreadable, or routed to no queue — (ARGV[6] = <c>lapsed</c>, ARGV[2]
+    /// the restore ceiling its score must still be at or below). ARGV: tag, nonce or ceiling, dead letter id, record (JSON),
+    /// now, mode. Returns 1, or 0 when the message was no longer the caller's to move.
+    /// </summary>
     public const string DeadLetter = Owned + """
-        if not owned(ARGV[1], ARGV[2]) then return 0 end
+        local movable
+        if ARGV[6] == 'lapsed' then
+          local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+          movable = score and tonumber(score) <= tonumber(ARGV[2])
+        else
+          movable = owned(ARGV[1], ARGV[2])
+        end
+        if not movable then return 0 end
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[1], ARGV[1])
         redis.call('HDEL', KEYS[3], ARGV[1])
@@ -166,21 +178,6 @@ internal static class RedisScripts
         -- A lapsed lease of a consumer that kept no lease record (kombu's) was a delivery: count it.
         if not parked and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then redis.call('HSET', KEYS[3], ARGV[1], '||1') end
         for i = 7, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
-        return 1
-        """;
-
-    /// <summary>
-    /// Moves a lapsed <c>unacked</c> entry that cannot be restored (unreadable, or routed to no queue) to the dead letters,
-    /// if its score is still at or below ARGV[2]. ARGV: tag, ceiling, dead letter id, record (JSON), now. Returns 1 or 0.
-    /// </summary>
-    public const string DeadLetterLapsed = """
-        local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-        if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
-        redis.call('ZREM', KEYS[2], ARGV[1])
-        redis.call('HDEL', KEYS[1], ARGV[1])
-        redis.call('HDEL', KEYS[3], ARGV[1])
-        redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
-        redis.call('ZADD', KEYS[5], ARGV[5], ARGV[3])
         return 1
         """;
 

@@ -108,8 +108,8 @@ public sealed partial class RedisTransport
     {
         Log.LapsedMessageDeadLettered(_logger, tag, reason);
         var record = new DeadLetterRecord(Guid.NewGuid().ToString("N"), queue, body, reason, tag, 0, 1, now);
-        return database.ScriptEvaluateAsync(RedisScripts.DeadLetterLapsed, LeaseKeys(),
-            [tag, Format(ceiling), record.Id, JsonSerializer.Serialize(record, DeadLetterRecord.Json), Format(now)]);
+        return database.ScriptEvaluateAsync(RedisScripts.DeadLetter, LeaseKeys(),
+            [tag, Format(ceiling), record.Id, JsonSerializer.Serialize(record, DeadLetterRecord.Json), Format(now), "lapsed"]);
     }
 
     /// <summary>Reads kombu's <c>[envelope, exchange, routing_key]</c>, keeping the envelope's text exactly as stored.</summary>

@@ -65,7 +65,7 @@ public sealed partial class RedisTransport
             reason, tag.Tag, tag.Step, delivery.DeliveryCount, UnixSeconds(now));
         var database = await DatabaseAsync().ConfigureAwait(false);
         var done = await _connection.Guard(database.ScriptEvaluateAsync(RedisScripts.DeadLetter, LeaseKeys(),
-            [tag.Tag, tag.Nonce, record.Id, JsonSerializer.Serialize(record, DeadLetterRecord.Json), Format(record.At)]), "dead-letter")
+            [tag.Tag, tag.Nonce, record.Id, JsonSerializer.Serialize(record, DeadLetterRecord.Json), Format(record.At), "held"]), "dead-letter")
             .ConfigureAwait(false);
         if ((int)done == 0) Log.SettleAfterLeaseLost(_logger, "dead-letter", tag.Tag, delivery.Queue);
     }

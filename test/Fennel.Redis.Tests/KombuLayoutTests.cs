@@ -111,6 +111,22 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_lapsed_entry_that_cannot_be_restored_is_dead_lettered_not_dropped()
+    {
+        var tag = Guid.NewGuid().ToString();
+        await Redis.HashSetAsync("unacked", tag, "[\"not an envelope\"]");
+        await Redis.SortedSetAddAsync("unacked_index", tag, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3700);
+
+        await _transport.FetchAsync([_queue], 1, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1.5));
+
+        Assert.False(await Redis.HashExistsAsync("unacked", tag));
+        var letter = Assert.Single(await _transport.ListDeadLettersAsync(1000), d => d.Reason.Contains("cannot be restored", StringComparison.Ordinal)
+            && Encoding.UTF8.GetString(d.Body.Span).Contains("not an envelope", StringComparison.Ordinal));
+        Assert.True(await _transport.PurgeDeadLettersAsync() >= 1);
+        Assert.NotNull(letter);
+    }
+
+    [Fact]
     public async Task A_kombu_entry_still_within_the_visibility_timeout_is_left_alone()
     {
         var tag = Guid.NewGuid().ToString();
