@@ -5,28 +5,31 @@ using Microsoft.Data.Sqlite;
 namespace Fennel.IntegrationTests;
 
 /// <summary>
-/// What one test works in: its own folder with its own SQLite file and journal, the test app's processes it started
-/// (all killed on dispose, pass or fail), and an in-process app on the same file for sending and checking.
+/// What one test works in: its own folder with its own journal and broker — a SQLite file in the folder, or a Redis
+/// database given by URL — the test app's processes it started (all killed on dispose, pass or fail), and an in-process
+/// app on the same broker for sending and checking.
 /// </summary>
 internal sealed class IntegrationSandbox : IAsyncDisposable
 {
     private readonly List<ChildProcess> _children = [];
     private FennelApp? _app;
 
-    public IntegrationSandbox()
+    /// <summary>A sandbox on its own SQLite file, or on <paramref name="brokerUrl"/> (a Redis database the test owns).</summary>
+    public IntegrationSandbox(string? brokerUrl = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "fennel-it-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Folder);
         DatabasePath = Path.Combine(Folder, "broker.db");
         JournalPath = Path.Combine(Folder, "journal.txt");
+        // sqlite:////tmp/.../broker.db: four slashes, an absolute path.
+        BrokerUrl = brokerUrl ?? "sqlite:///" + DatabasePath;
     }
 
     public string Folder { get; }
 
     public string DatabasePath { get; }
 
-    /// <summary><c>sqlite:////tmp/.../broker.db</c>: four slashes, an absolute path.</summary>
-    public string BrokerUrl => "sqlite:///" + DatabasePath;
+    public string BrokerUrl { get; }
 
     public string JournalPath { get; }
 
@@ -61,9 +64,10 @@ internal sealed class IntegrationSandbox : IAsyncDisposable
         return (child, await child.WaitForExitAsync(timeout));
     }
 
-    /// <summary>The ids of every task whose message is still in the broker file (waiting or leased): not acknowledged.</summary>
+    /// <summary>The ids of every task whose message is still in the broker (waiting or leased): not acknowledged.</summary>
     public async Task<HashSet<string>> ReadUnacknowledgedTaskIdsAsync()
     {
+        if (BrokerUrl.StartsWith("redis", StringComparison.Ordinal)) return await RedisBroker.ReadUnacknowledgedTaskIdsAsync(BrokerUrl);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
         await using (connection)

@@ -33,7 +33,7 @@ public abstract partial class TransportConformanceTests
 
         Assert.Equal(0, await Transport.GetQueueLengthAsync(queue));
         var letter = Assert.Single(await store.ListDeadLettersAsync(1000), d => d.Queue == queue);
-        Assert.Equal("poison", System.Text.Encoding.UTF8.GetString(letter.Body.Span));
+        Assert.Equal("poison", BodyText(letter.Body));
         Assert.Equal("malformed body", letter.Reason);
         Assert.Equal(1, letter.DeliveryCount);
         Assert.InRange(letter.DeadLetteredAt, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(5));
@@ -106,7 +106,7 @@ public abstract partial class TransportConformanceTests
         await PublishAsync(queue, "1", "2", "3");
         Assert.Equal(3, await Transport.GetQueueLengthAsync(queue));
 
-        var delayed = Transport.Capabilities.HasFlag(TransportCapabilities.DelayedDelivery) ? 1 : 0;
+        var delayed = Transport.Capabilities.HasFlag(TransportCapabilities.DelayedPublish) ? 1 : 0;
         if (delayed == 1)
         {
             await Transport.PublishAsync(new OutgoingMessage(queue, Body("later"), NotBefore: DateTimeOffset.UtcNow.AddHours(1)));

@@ -156,9 +156,12 @@ public sealed partial class FennelApp : IAsyncDisposable
         var scheme = BrokerUrls.Scheme(url, what + " URL");
         var providers = Services.GetServices<ITransportProvider>().Append(MemoryProvider);
         if (providers.FirstOrDefault(p => p.Schemes.Contains(scheme, StringComparer.OrdinalIgnoreCase)) is { } provider) return provider;
-        if (KnownProviders.Load(scheme) is { } known) return known;
+        // One instance per scheme, so the broker and the result store on one server can share its connection.
+        if (_knownProviders.GetOrAdd(scheme.ToLowerInvariant(), KnownProviders.Load) is { } known) return known;
         throw new FennelConfigurationException(KnownProviders.Missing(scheme, BrokerUrls.Redact(url), what));
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ITransportProvider?> _knownProviders = new(StringComparer.Ordinal);
 
     private InMemoryTransportProvider MemoryProvider => field ??= new InMemoryTransportProvider();
 }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json.Nodes;
 
 namespace Fennel.Results;
@@ -9,12 +10,18 @@ namespace Fennel.Results;
 /// <param name="Traceback">The Python traceback or .NET stack trace, when stored.</param>
 public sealed record RemoteException(string Type, string Message, string? Module, string? Traceback)
 {
-    /// <summary>Describes a .NET exception for the result store.</summary>
+    /// <summary>
+    /// Describes a .NET exception for the result store: its type name and namespace, or the remote type its class
+    /// declares with <see cref="RemoteExceptionTypeAttribute"/>.
+    /// </summary>
     public static RemoteException From(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var type = exception.GetType();
-        return new RemoteException(type.Name, exception.Message, type.Namespace, exception.ToString());
+        var declared = type.GetCustomAttribute<RemoteExceptionTypeAttribute>(inherit: false);
+        return declared is null
+            ? new RemoteException(type.Name, exception.Message, type.Namespace, exception.ToString())
+            : new RemoteException(declared.Type, exception.Message, declared.Module, exception.ToString());
     }
 
     /// <summary>The <c>{"exc_type", "exc_message": [message], "exc_module"}</c> object Celery stores as the result.</summary>

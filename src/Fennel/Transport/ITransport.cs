@@ -68,11 +68,21 @@ public enum TransportCapabilities
     None = 0,
 
     /// <summary>
-    /// <see cref="OutgoingMessage.NotBefore"/> and <see cref="ITransport.ReleaseAsync"/> with a time keep a message in the
-    /// broker, invisible until due, so workers never hold far-future ETA tasks in memory.
+    /// <see cref="ITransport.ReleaseAsync"/> with a time keeps a message in the broker, invisible until due, so workers
+    /// never hold far-future ETA tasks in memory (they park them).
     /// </summary>
     DelayedDelivery = 1,
 
     /// <summary>The transport implements <see cref="IDeadLetterStore"/>.</summary>
     DeadLetters = 2,
+
+    /// <summary>The transport implements <see cref="IBroadcastTransport"/> (events and remote control).</summary>
+    Broadcast = 4,
+
+    /// <summary>
+    /// <see cref="OutgoingMessage.NotBefore"/> keeps a published message invisible until due. Without it the message is
+    /// visible at once and its consumer honours the ETA in the message (a Fennel worker parks it; Celery holds it), which
+    /// is what Python consumers sharing a Redis broker expect.
+    /// </summary>
+    DelayedPublish = 8,
 }

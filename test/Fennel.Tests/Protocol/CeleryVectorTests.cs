@@ -1,3 +1,4 @@
+using Fennel.Testing;
 using System.Text;
 using System.Text.Json.Nodes;
 using Fennel.Protocol;

@@ -1,18 +1,21 @@
 using System.Text.Json.Nodes;
 
-namespace Fennel.Tests;
+namespace Fennel.Testing;
 
 /// <summary>
 /// The captured Celery 5.2.6 messages in ../shared/celery-protocol, found from the test's folder upwards
 /// (FENNEL_CELERY_VECTORS overrides). Missing vectors fail the tests: they are the contract.
 /// </summary>
-internal static class CeleryVectors
+public static class CeleryVectors
 {
+    /// <summary>The vectors' folder.</summary>
     public static string Root { get; } = Find();
 
+    /// <summary>The JSON files of one sub-folder, in a stable order.</summary>
     public static IEnumerable<string> Files(string folder) =>
         Directory.EnumerateFiles(Path.Combine(Root, folder), "*.json").Order(StringComparer.Ordinal);
 
+    /// <summary>One vector file.</summary>
     public static JsonObject Load(string path) => JsonNode.Parse(File.ReadAllText(path))!.AsObject();
 
     private static string Find()
