@@ -33,11 +33,11 @@ internal sealed record BenchSettings
     /// <summary>Unmeasured calls before each client measurement (JIT, connections). <value>Default: 200.</value></summary>
     public int Warmup { get; init; } = 200;
 
-    /// <summary>Fennel worker concurrencies to drain with; the first also serves round trips and idle memory. <value>Default: 8, 64.</value></summary>
-    public IReadOnlyList<int> FennelConcurrency { get; init; } = [8, 64];
+    /// <summary>Fennel worker concurrencies to drain with; the first also serves round trips and idle memory. <value>Default: 8, 64, 256.</value></summary>
+    public IReadOnlyList<int> FennelConcurrency { get; init; } = [8, 64, 256];
 
-    /// <summary>Celery <c>-P threads</c> concurrencies to drain with. <value>Default: 8.</value></summary>
-    public IReadOnlyList<int> CeleryThreads { get; init; } = [8];
+    /// <summary>Celery <c>-P threads</c> concurrencies to drain with. <value>Default: 8, 16.</value></summary>
+    public IReadOnlyList<int> CeleryThreads { get; init; } = [8, 16];
 
     /// <summary>Celery <c>-P prefork</c> concurrencies to drain with. <value>Default: 2 (one per core).</value></summary>
     public IReadOnlyList<int> CeleryPrefork { get; init; } = [2];
@@ -67,8 +67,8 @@ internal sealed record BenchSettings
         new(["--batch-size"], "Tasks per SendBatchAsync call (default 1000)", "N"),
         new(["--round-trips"], "Sequential round trips measured (default 1000)", "N"),
         new(["--warmup"], "Unmeasured calls before each client measurement (default 200)", "N"),
-        new(["--fennel-concurrency"], "Fennel worker concurrencies to drain with; the first serves round trips and idle memory (default 8,64)", "LIST"),
-        new(["--celery-threads"], "Celery -P threads concurrencies to drain with (default 8)", "LIST"),
+        new(["--fennel-concurrency"], "Fennel worker concurrencies to drain with; the first serves round trips and idle memory (default 8,64,256)", "LIST"),
+        new(["--celery-threads"], "Celery -P threads concurrencies to drain with (default 8,16)", "LIST"),
         new(["--celery-prefork"], "Celery -P prefork concurrencies to drain with (default 2)", "LIST"),
         new(["--settle"], "Seconds an idle worker rests after its ready line before its memory is read (default 5)", "SECONDS"),
         new(["--drain-timeout"], "Seconds one drain may take (default 600)", "SECONDS"),

@@ -7,7 +7,7 @@ internal sealed record RedisUsage(IReadOnlyDictionary<string, long> Calls, doubl
 {
     public long TotalCalls => Calls.Values.Sum();
 
-    /// <summary>The most called commands, per task: <c>lmove 1.00, evalsha 1.00</c>.</summary>
-    public string TopPerTask(int tasks, int count = 4) => string.Join(", ", Calls.OrderByDescending(c => c.Value).Take(count)
+    /// <summary>The commands called at least once per hundred tasks, most called first: <c>evalsha 1.05, hset 1.00</c>.</summary>
+    public string PerTask(int tasks) => string.Join(", ", Calls.Where(c => c.Value * 100 >= tasks).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
         .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Key} {c.Value / (double)tasks:0.00}")));
 }
