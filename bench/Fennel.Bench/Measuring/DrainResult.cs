@@ -26,5 +26,8 @@ internal sealed record DrainResult(string Configuration, int Tasks, EnqueueResul
 
     public double RedisCpuMicrosecondsPerTask => Redis is null ? double.NaN : Redis.CpuSeconds * 1e6 / Tasks;
 
+    /// <summary>The kernel's share of Redis's CPU time (socket I/O), 0 to 1.</summary>
+    public double RedisKernelShare => Redis is null || Redis.CpuSeconds <= 0 ? double.NaN : Redis.SystemSeconds / Redis.CpuSeconds;
+
     public double RedisCommandsPerTask => Redis is null ? double.NaN : Redis.TotalCalls / (double)Tasks;
 }

@@ -37,14 +37,14 @@ internal static class MarkdownReport
 
         text.AppendLine(Invariant, $"Every drain ({settings.Tasks:N0} no-op tasks, queue filled before the worker starts):");
         text.AppendLine();
-        text.AppendLine("| system | worker | fill (tasks/s) | drain (tasks/s) | first → last run (s) | worker start → last run (s) | RSS after (MiB) | PSS after (MiB) | worker CPU (µs/task) | Redis commands/task | Redis CPU (µs/task) | Redis commands per task, by command | left in queue |");
-        text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|");
+        text.AppendLine("| system | worker | fill (tasks/s) | drain (tasks/s) | first → last run (s) | worker start → last run (s) | RSS after (MiB) | PSS after (MiB) | worker CPU (µs/task) | Redis commands/task | Redis CPU (µs/task) | of it in the kernel | Redis commands per task (Redis time per task) | left in queue |");
+        text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|");
         foreach (var system in new[] { fennel, celeryThreads, celeryPrefork }.OfType<SystemResult>())
         {
             foreach (var d in system.Drains)
             {
                 text.AppendLine(Invariant,
-                    $"| {system.Name} | {d.Configuration} | {d.Fill.Rate:N0} | {d.Rate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.MemoryAfter.RssMiB:0.0} | {d.MemoryAfter.PssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.RedisCommandsPerTask, "0.00")} | {Number(d.RedisCpuMicrosecondsPerTask, "0.0")} | {d.Redis?.PerTask(d.Tasks) ?? "— (not on the run's Redis)"} | {d.QueueLengthAfter} |");
+                    $"| {system.Name} | {d.Configuration} | {d.Fill.Rate:N0} | {d.Rate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.MemoryAfter.RssMiB:0.0} | {d.MemoryAfter.PssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.RedisCommandsPerTask, "0.00")} | {Number(d.RedisCpuMicrosecondsPerTask, "0.0")} | {Percent(d.RedisKernelShare)} | {d.Redis?.PerTask(d.Tasks) ?? "— (not on the run's Redis)"} | {d.QueueLengthAfter} |");
             }
         }
         text.AppendLine();
@@ -108,6 +108,8 @@ internal static class MarkdownReport
     }
 
     private static string Number(double value, string format) => double.IsNaN(value) ? "—" : value.ToString(format, Invariant);
+
+    private static string Percent(double share) => double.IsNaN(share) ? "—" : (share * 100).ToString("0", Invariant) + "%";
 
     private static void Target(StringBuilder text, string what, bool met) =>
         text.AppendLine(Invariant, $"- {(met ? "met" : "**missed**")}: {what}");
