@@ -72,6 +72,7 @@ public sealed record RedisOptions
             AbortOnConnectFail = false,
             ClientName = "fennel",
             ConnectRetry = 3,
+            SocketManager = SocketManager.ThreadPool,
         };
         return configuration;
     }

@@ -110,9 +110,13 @@ public sealed class RedisResultStore : IResultStore
 
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var subscriber = (await _connection.GetAsync().ConfigureAwait(false)).GetSubscriber();
-        await _connection.Guard(subscriber.SubscribeAsync(channel, OnStored), "wait for the result of task " + taskId).ConfigureAwait(false);
+        // Subscribe and read at once: a result already stored costs one round trip. Once the subscription stands the key
+        // is read again, so a result stored while it was being set up is not missed either.
+        var subscribing = _connection.Guard(subscriber.SubscribeAsync(channel, OnStored), "wait for the result of task " + taskId);
         try
         {
+            if (await GetAsync(taskId, cancellationToken).ConfigureAwait(false) is { } early && early.State.IsReady()) return early;
+            await subscribing.ConfigureAwait(false);
             while (true)
             {
                 if (await GetAsync(taskId, cancellationToken).ConfigureAwait(false) is { } stored && stored.State.IsReady()) return stored;
@@ -126,14 +130,21 @@ public sealed class RedisResultStore : IResultStore
         }
         finally
         {
-            try
-            {
-                await subscriber.UnsubscribeAsync(channel, OnStored).ConfigureAwait(false);
-            }
-            catch (Exception e) when (RedisErrors.IsRedis(e))
-            {
-                // The connection is gone; so is the subscription.
-            }
+            // Not awaited: the caller has its answer; the subscription is dropped as soon as it stands.
+            _ = UnsubscribeAsync(subscriber, channel, OnStored, subscribing);
+        }
+    }
+
+    private static async Task UnsubscribeAsync(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler, Task subscribing)
+    {
+        try
+        {
+            await subscribing.ConfigureAwait(false);
+            await subscriber.UnsubscribeAsync(channel, handler).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BrokerException || RedisErrors.IsRedis(e))
+        {
+            // The connection is gone; so is the subscription.
         }
     }
 

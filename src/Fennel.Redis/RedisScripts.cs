@@ -84,13 +84,23 @@ internal static class RedisScripts
         return out
         """;
 
-    /// <summary>Settles a message for good. ARGV: tag, nonce. Returns 1, or 0 when the caller no longer held it.</summary>
+    /// <summary>
+    /// Settles messages for good. ARGV: tag and nonce pairs. Returns one 1 or 0 per pair, 0 where the caller no longer
+    /// held the message.
+    /// </summary>
     public const string Ack = Owned + """
-        if not owned(ARGV[1], ARGV[2]) then return 0 end
-        redis.call('ZREM', KEYS[2], ARGV[1])
-        redis.call('HDEL', KEYS[1], ARGV[1])
-        redis.call('HDEL', KEYS[3], ARGV[1])
-        return 1
+        local done = {}
+        for i = 1, #ARGV, 2 do
+          if owned(ARGV[i], ARGV[i + 1]) then
+            redis.call('ZREM', KEYS[2], ARGV[i])
+            redis.call('HDEL', KEYS[1], ARGV[i])
+            redis.call('HDEL', KEYS[3], ARGV[i])
+            done[#done + 1] = 1
+          else
+            done[#done + 1] = 0
+          end
+        end
+        return done
         """;
 
     /// <summary>

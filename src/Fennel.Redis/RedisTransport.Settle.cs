@@ -7,16 +7,6 @@ namespace Fennel.Redis;
 /// <summary>Settling held messages. Each step is one script that first checks the caller still holds the message.</summary>
 public sealed partial class RedisTransport
 {
-    /// <inheritdoc />
-    public async Task AckAsync(Delivery delivery, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(delivery);
-        var tag = RedisDeliveryTag.Parse(delivery.DeliveryTag);
-        var database = await DatabaseAsync().ConfigureAwait(false);
-        var done = await _connection.Guard(database.ScriptEvaluateAsync(RedisScripts.Ack, LeaseKeys(), [tag.Tag, tag.Nonce]), "ack").ConfigureAwait(false);
-        if ((int)done == 0) Log.SettleAfterLeaseLost(_logger, "ack", tag.Tag, delivery.Queue);
-    }
-
     /// <summary>
     /// Gives a message back unstarted: at once to the consuming end of its list (it comes out next), or, with
     /// <paramref name="notBefore"/>, parked in <c>unacked</c> until due — out of every worker's memory, and restored by

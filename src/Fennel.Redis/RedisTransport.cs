@@ -19,9 +19,9 @@ namespace Fennel.Redis;
 /// with the score at which kombu's own restore makes them due, so they leave worker memory and Python workers see
 /// them at the right time.</para>
 /// <para>The parts: this file (publish, declare, count, purge), <c>RedisTransport.Fetch.cs</c> (batched fetch and idle
-/// waiting), <c>RedisTransport.Settle.cs</c> (ack, release, park, renew, dead-letter), <c>RedisTransport.Restore.cs</c>
-/// (bringing back lapsed and due messages), <c>RedisTransport.DeadLetters.cs</c> and <c>RedisTransport.Broadcast.cs</c>
-/// (kombu's pub/sub fan-out).</para>
+/// waiting), <c>RedisTransport.Acks.cs</c> (batched acks), <c>RedisTransport.Settle.cs</c> (release, park, renew,
+/// dead-letter), <c>RedisTransport.Restore.cs</c> (bringing back lapsed and due messages),
+/// <c>RedisTransport.DeadLetters.cs</c> and <c>RedisTransport.Broadcast.cs</c> (kombu's pub/sub fan-out).</para>
 /// </remarks>
 public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroadcastTransport
 {
@@ -156,6 +156,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await StopAckingAsync().ConfigureAwait(false);
         await _disposing.CancelAsync().ConfigureAwait(false);
         if (_restorer is { } restorer)
         {
@@ -201,7 +202,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
     }
 
 
-    private static double UnixSeconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 1000.0;
+    private static double UnixSeconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerSecond;
 
     private static string Format(double seconds) => seconds.ToString("R", CultureInfo.InvariantCulture);
 

@@ -4,17 +4,27 @@ using Fennel.Results;
 
 namespace Fennel.IntegrationTests;
 
-/// <summary>Stopping a worker process with 500 slow tasks queued: warm (SIGTERM) and by crash (SIGKILL).</summary>
-public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
+/// <summary>
+/// Stopping a worker process with 500 slow tasks queued: warm (SIGTERM) and by crash (SIGKILL), on each broker
+/// (<see cref="SqliteShutdownTests"/>, <see cref="RedisShutdownTests"/>).
+/// </summary>
+public abstract class ShutdownTests : IAsyncLifetime
 {
     private const int TaskCount = 500;
     private const int TaskMilliseconds = 50;
     private const int Concurrency = 4;
     private static readonly TimeSpan AllDone = TimeSpan.FromSeconds(90);
 
-    private readonly IntegrationSandbox _sandbox = new();
+    private readonly ITestOutputHelper _output;
+    private readonly IntegrationSandbox _sandbox;
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    private protected ShutdownTests(ITestOutputHelper output, IntegrationSandbox sandbox)
+    {
+        _output = output;
+        _sandbox = sandbox;
+    }
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 
@@ -50,7 +60,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         var twice = starts.Where(s => s.Value != 1).Select(s => $"{s.Key} ×{s.Value}").ToList();
         var lost = handles.Select(h => h.Id).Where(id => !starts.ContainsKey(id)).ToList();
         var startedByB = journal.Started(b.Id);
-        output.WriteLine($"SIGTERM: worker A ran {startedByA.Count}, returned {waiting}; worker B ran {startedByB.Count}; " +
+        _output.WriteLine($"SIGTERM: worker A ran {startedByA.Count}, returned {waiting}; worker B ran {startedByB.Count}; " +
             $"run twice: {twice.Count}; never run: {lost.Count}.");
         Assert.True(twice.Count == 0, $"{twice.Count} tasks did not start exactly once: {string.Join(", ", twice.Take(10))}.");
         Assert.True(lost.Count == 0, $"{lost.Count} tasks never started: {string.Join(", ", lost.Take(10))}.");
@@ -83,7 +93,7 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
         var duplicates = starts.Where(s => s.Value > 1).Select(s => s.Key).ToList();
         var runningWhenKilled = startedByA.Except(endedByA).ToList();
         var finishedNotAcknowledged = duplicates.Count(endedByA.Contains);
-        output.WriteLine($"SIGKILL: worker A started {startedByA.Count} ({runningWhenKilled.Count} still running when killed), left " +
+        _output.WriteLine($"SIGKILL: worker A started {startedByA.Count} ({runningWhenKilled.Count} still running when killed), left " +
             $"{unacknowledged.Count} unacknowledged; worker B ran {startedByB.Count}; duplicates: {duplicates.Count} " +
             $"({finishedNotAcknowledged} of them had finished on A but were not yet acknowledged); lost: {lost.Count}.");
 
@@ -129,4 +139,15 @@ public sealed class ShutdownTests(ITestOutputHelper output) : IAsyncLifetime
                 $"test.slow({i}) ended {result.State.ToWire()} with {result.Result?.ToJsonString()} on {result.Worker}.");
         }
     }
+}
+
+/// <summary>Shutdown on a SQLite file of the test's own.</summary>
+public sealed class SqliteShutdownTests(ITestOutputHelper output) : ShutdownTests(output, new IntegrationSandbox());
+
+/// <summary>Shutdown on Redis (database 3 of the shared test server, emptied first).</summary>
+public sealed class RedisShutdownTests(ITestOutputHelper output) : ShutdownTests(output, new IntegrationSandbox(Url))
+{
+    private static readonly string Url = Fennel.Testing.Servers.RedisTestServer.Url(3);
+
+    public override async Task InitializeAsync() => await RedisBroker.FlushAsync(Url);
 }
