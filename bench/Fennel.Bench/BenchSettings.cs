@@ -30,8 +30,11 @@ internal sealed record BenchSettings
     /// <summary>Sequential round trips measured. <value>Default: 1,000.</value></summary>
     public int RoundTrips { get; init; } = 1_000;
 
-    /// <summary>Unmeasured calls before each client measurement (JIT, connections). <value>Default: 200.</value></summary>
-    public int Warmup { get; init; } = 200;
+    /// <summary>
+    /// How long the same calls run, unmeasured, before each client measurement: connections, imports, and .NET's tiered
+    /// JIT reaching its optimized code, as in a long-running producer. <value>Default: 3 seconds.</value>
+    /// </summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Fennel worker concurrencies to drain with; the first also serves round trips and idle memory. <value>Default: 8, 64, 256.</value></summary>
     public IReadOnlyList<int> FennelConcurrency { get; init; } = [8, 64, 256];
@@ -66,7 +69,7 @@ internal sealed record BenchSettings
         new(["--tasks"], "No-op tasks per drain and per enqueue measurement (default 20000)", "N"),
         new(["--batch-size"], "Tasks per SendBatchAsync call (default 1000)", "N"),
         new(["--round-trips"], "Sequential round trips measured (default 1000)", "N"),
-        new(["--warmup"], "Unmeasured calls before each client measurement (default 200)", "N"),
+        new(["--warmup"], "Seconds of the same calls, unmeasured, before each client measurement (default 3)", "SECONDS"),
         new(["--fennel-concurrency"], "Fennel worker concurrencies to drain with; the first serves round trips and idle memory (default 8,64,256)", "LIST"),
         new(["--celery-threads"], "Celery -P threads concurrencies to drain with (default 8,16)", "LIST"),
         new(["--celery-prefork"], "Celery -P prefork concurrencies to drain with (default 2)", "LIST"),
@@ -96,7 +99,7 @@ internal sealed record BenchSettings
             Tasks = command.GetInt("tasks", min: 1) ?? defaults.Tasks,
             BatchSize = command.GetInt("batch-size", min: 1) ?? defaults.BatchSize,
             RoundTrips = command.GetInt("round-trips", min: 1) ?? defaults.RoundTrips,
-            Warmup = command.GetInt("warmup", min: 0) ?? defaults.Warmup,
+            Warmup = command.GetSeconds("warmup") ?? defaults.Warmup,
             FennelConcurrency = Concurrencies(command, "fennel-concurrency") ?? defaults.FennelConcurrency,
             CeleryThreads = Concurrencies(command, "celery-threads") ?? defaults.CeleryThreads,
             CeleryPrefork = Concurrencies(command, "celery-prefork") ?? defaults.CeleryPrefork,

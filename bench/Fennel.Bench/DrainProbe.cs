@@ -2,7 +2,8 @@ namespace Fennel.Bench;
 
 /// <summary>
 /// Counts runs of <c>bench.noop</c> in this worker process and, once <c>BENCH_EXPECTED</c> of them have run, writes when
-/// the first and the last ran to the file <c>BENCH_PROBE</c>, which the benchmark waits for (<see cref="DrainProbeReport"/>).
+/// the first, the middle one and the last ran to the file <c>BENCH_PROBE</c>, which the benchmark waits for
+/// (<see cref="DrainProbeReport"/>).
 /// Without those variables it only counts. bench/celery/bench_tasks.py has the same probe for the Celery worker.
 /// </summary>
 /// <remarks>
@@ -19,6 +20,7 @@ internal sealed class DrainProbe
     private readonly long _expected;
     private long _count;
     private long _firstTicks; // UTC ticks of the first run; 0 before it
+    private long _halfTicks; // UTC ticks of the run that reached half the expected count
 
     public DrainProbe(TimeProvider time, string? path, long expected)
     {
@@ -43,10 +45,12 @@ internal sealed class DrainProbe
         var now = _time.GetUtcNow();
         Interlocked.CompareExchange(ref _firstTicks, now.UtcTicks, 0);
         var count = Interlocked.Increment(ref _count);
+        if (count == DrainProbeReport.HalfOf(_expected)) Interlocked.Exchange(ref _halfTicks, now.UtcTicks);
         if (count == _expected && _path is not null)
         {
             var first = new DateTimeOffset(Interlocked.Read(ref _firstTicks), TimeSpan.Zero);
-            new DrainProbeReport(count, first, now).Write(_path);
+            var half = new DateTimeOffset(Interlocked.Read(ref _halfTicks), TimeSpan.Zero);
+            new DrainProbeReport(count, first, half, now).Write(_path);
         }
     }
 }

@@ -2,11 +2,12 @@
 
     python3 bench_client.py enqueue --count 20000 --mode loop    # bench.noop.apply_async() one at a time
     python3 bench_client.py enqueue --count 20000 --mode group   # group(...).apply_async(): Celery's bulk send
-    python3 bench_client.py rtt --count 1000 --warmup 100        # bench.add.delay(i, i).get() one after another
+    python3 bench_client.py rtt --count 1000                     # bench.add.delay(i, 1).get() one after another
     python3 bench_client.py versions
 
 The broker and result backend come from BENCH_BROKER / BENCH_BACKEND, as for the worker (bench_tasks.py).
-Warm-up calls go to the queue "bench.warmup", which no worker consumes, so they never mix with measured tasks.
+Each measurement follows --warmup seconds (default 3) of the same calls, unmeasured, as the Fennel side does. Warm-up
+tasks go to the queue "bench.warmup", which no worker consumes and which is purged, so they never mix with measured tasks.
 """
 import argparse
 import json
@@ -24,20 +25,37 @@ from bench_tasks import add, app, noop
 WARMUP_QUEUE = "bench.warmup"
 
 
+def warm_up(seconds, round_):
+    """Repeats round_ for the given time: connections open, imports done, before the clock starts."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        round_()
+
+
+def purge_warmup_queue():
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(WARMUP_QUEUE)
+
+
 def enqueue(count, mode, warmup):
-    # Connect and exercise the publish path first: the first publish pays for the connection and imports.
-    for _ in range(warmup):
-        noop.apply_async(queue=WARMUP_QUEUE)
     if mode == "loop":
+        def round_():
+            for _ in range(100):
+                noop.apply_async(queue=WARMUP_QUEUE)
+            purge_warmup_queue()
+        warm_up(warmup, round_)
         started = time.perf_counter()
         for _ in range(count):
             noop.apply_async()
         seconds = time.perf_counter() - started
     elif mode == "group":
-        # The signatures are built before the clock starts; the clock covers sending only.
-        signatures = group(noop.s() for _ in range(count))
+        def round_():
+            group(noop.s() for _ in range(100)).apply_async(queue=WARMUP_QUEUE)
+            purge_warmup_queue()
+        warm_up(warmup, round_)
+        # Building the signatures is part of sending in bulk, as building the TaskCall list is on the Fennel side.
         started = time.perf_counter()
-        signatures.apply_async()
+        group(noop.s() for _ in range(count)).apply_async()
         seconds = time.perf_counter() - started
     else:
         raise SystemExit(f"unknown mode {mode!r}; choose loop or group")
@@ -45,8 +63,7 @@ def enqueue(count, mode, warmup):
 
 
 def rtt(count, warmup, timeout):
-    for i in range(warmup):
-        add.delay(i, i).get(timeout=timeout)
+    warm_up(warmup, lambda: add.delay(2, 2).get(timeout=timeout))
     samples = []
     for i in range(count):
         started = time.perf_counter_ns()
@@ -72,10 +89,10 @@ def main(argv):
     e = commands.add_parser("enqueue")
     e.add_argument("--count", type=int, required=True)
     e.add_argument("--mode", choices=["loop", "group"], required=True)
-    e.add_argument("--warmup", type=int, default=200)
+    e.add_argument("--warmup", type=float, default=3.0)
     r = commands.add_parser("rtt")
     r.add_argument("--count", type=int, required=True)
-    r.add_argument("--warmup", type=int, default=100)
+    r.add_argument("--warmup", type=float, default=3.0)
     r.add_argument("--timeout", type=float, default=10.0)
     commands.add_parser("versions")
     args = parser.parse_args(argv)

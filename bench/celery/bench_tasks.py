@@ -29,7 +29,8 @@ app.conf.update(
 
 class DrainProbe:
     """Counts runs of bench.noop across every process of this worker and, once BENCH_EXPECTED have run, writes
-    {"count", "first", "last"} (Unix seconds of the first and the last run) to the file BENCH_PROBE.
+    {"count", "first", "half", "last"} to the file BENCH_PROBE: Unix seconds of the first run, of the run that reached
+    half the count, and of the last run.
 
     The counter lives in shared memory created when this module is imported, which the worker's main process does
     before the prefork pool forks its children, so every child counts into the same place; the threads pool shares
@@ -41,6 +42,7 @@ class DrainProbe:
         self._expected = expected
         self._count = multiprocessing.Value("q", 0)  # with its own lock
         self._first = multiprocessing.Value("d", 0.0, lock=False)  # written under the counter's lock
+        self._half = multiprocessing.Value("d", 0.0, lock=False)
 
     @classmethod
     def from_environment(cls):
@@ -53,9 +55,12 @@ class DrainProbe:
                 self._first.value = now
             self._count.value += 1
             count = self._count.value
+            if count == (self._expected + 1) // 2:
+                self._half.value = now
             first = self._first.value
+            half = self._half.value
         if self._path and count == self._expected:
-            self._write({"count": count, "first": first, "last": now})
+            self._write({"count": count, "first": first, "half": half, "last": now})
 
     def _write(self, report):
         # Write then rename, so the benchmark never reads half a file.

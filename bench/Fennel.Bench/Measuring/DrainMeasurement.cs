@@ -51,7 +51,7 @@ internal static class DrainMeasurement
             var report = DrainProbeReport.Read(probe);
             var cpuAtFirst = cpu.LastOrDefault(s => s.At <= report.First).Cpu;
             var left = await queueLength();
-            var result = new DrainResult(configuration, fill.Tasks, fill, report.Last - report.First, report.Last - worker.StartedAt,
+            var result = new DrainResult(configuration, fill.Tasks, fill, report.Last - report.First, report.Last - report.Half, report.Last - worker.StartedAt,
                 memory, cpuAtEnd - cpuAtFirst, after?.Since(before!), left);
             return (result, worker);
         }

@@ -8,16 +8,20 @@ namespace Fennel.Bench.Measuring;
 /// <param name="Tasks">How many tasks were waiting and ran.</param>
 /// <param name="Fill">How the queue was filled (a sample of the enqueue rate).</param>
 /// <param name="FirstToLast">From the first task's run to the last one's, as the worker's drain probe saw them.</param>
+/// <param name="HalfToLast">From the run that reached half the tasks to the last: the second half, on a worker warmed by the first.</param>
 /// <param name="StartToLast">From starting the worker process to the last task's run: start-up included.</param>
 /// <param name="MemoryAfter">The worker's memory once the queue was drained.</param>
 /// <param name="WorkerCpu">CPU time the worker's processes used from their start to the last task.</param>
 /// <param name="Redis">What Redis did from the worker's start to the last task; null when the broker was not the run's Redis.</param>
 /// <param name="QueueLengthAfter">The queue's length after the drain (0 when nothing was left behind).</param>
-internal sealed record DrainResult(string Configuration, int Tasks, EnqueueResult Fill, TimeSpan FirstToLast, TimeSpan StartToLast,
+internal sealed record DrainResult(string Configuration, int Tasks, EnqueueResult Fill, TimeSpan FirstToLast, TimeSpan HalfToLast, TimeSpan StartToLast,
     MemoryUsage MemoryAfter, TimeSpan WorkerCpu, RedisUsage? Redis, long QueueLengthAfter)
 {
     /// <summary>Tasks per second, first task to last.</summary>
     public double Rate => Tasks / FirstToLast.TotalSeconds;
+
+    /// <summary>Tasks per second over the second half: the worker has run the first half, its JIT and pools are warm.</summary>
+    public double SecondHalfRate => (Tasks - DrainProbeReport.HalfOf(Tasks)) / HalfToLast.TotalSeconds;
 
     /// <summary>Tasks per second, worker start to last task.</summary>
     public double RateWithStartUp => Tasks / StartToLast.TotalSeconds;

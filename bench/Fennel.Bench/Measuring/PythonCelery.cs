@@ -28,17 +28,17 @@ internal sealed class PythonCelery(string python, string brokerUrl)
     public static bool IsReadyLine(string line) => line.EndsWith(" ready.", StringComparison.Ordinal);
 
     /// <summary><c>bench.noop.apply_async()</c> in a loop (<c>loop</c>), or <c>group(...).apply_async()</c> (<c>group</c>).</summary>
-    public async Task<EnqueueResult> EnqueueAsync(int count, string mode, int warmup, CancellationToken cancellationToken)
+    public async Task<EnqueueResult> EnqueueAsync(int count, string mode, TimeSpan warmup, CancellationToken cancellationToken)
     {
-        var json = await RunClientAsync(["enqueue", "--count", Text(count), "--mode", mode, "--warmup", Text(warmup)], cancellationToken);
+        var json = await RunClientAsync(["enqueue", "--count", Text(count), "--mode", mode, "--warmup", Seconds(warmup)], cancellationToken);
         var method = mode == "group" ? "group(...).apply_async()" : "apply_async(), one at a time";
         return new EnqueueResult(method, count, TimeSpan.FromSeconds(json["seconds"]!.GetValue<double>()));
     }
 
     /// <summary><c>bench.add.delay(i, 1).get()</c>, one after another.</summary>
-    public async Task<LatencyResult> RoundTripsAsync(int count, int warmup, CancellationToken cancellationToken)
+    public async Task<LatencyResult> RoundTripsAsync(int count, TimeSpan warmup, CancellationToken cancellationToken)
     {
-        var json = await RunClientAsync(["rtt", "--count", Text(count), "--warmup", Text(warmup)], cancellationToken);
+        var json = await RunClientAsync(["rtt", "--count", Text(count), "--warmup", Seconds(warmup)], cancellationToken);
         return new LatencyResult([.. json["microseconds"]!.AsArray().Select(n => n!.GetValue<double>())]);
     }
 
@@ -73,4 +73,6 @@ internal sealed class PythonCelery(string python, string brokerUrl)
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 }

@@ -16,6 +16,21 @@ internal sealed record SystemResult(string Name, MemoryUsage Idle, string IdleCo
     /// <summary>The fastest drain.</summary>
     public DrainResult BestDrain => Drains.MaxBy(d => d.Rate) ?? throw new InvalidOperationException($"{Name} has no drain.");
 
+    /// <summary>Every sample of one-at-a-time sending: the measurement itself and the drains' fills made that way.</summary>
+    public IReadOnlyList<EnqueueResult> SingleSamples => [Single, .. Drains.Select(d => d.Fill).Where(f => f.Method == Single.Method)];
+
+    /// <summary>Every sample of bulk sending: the measurement itself and the drains' fills made that way.</summary>
+    public IReadOnlyList<EnqueueResult> BulkSamples => Bulk is null ? [] : [Bulk, .. Drains.Select(d => d.Fill).Where(f => f.Method == Bulk.Method)];
+
+    /// <summary>The median rate of some samples (the mean of the middle two for an even count); NaN for none.</summary>
+    public static double MedianRate(IReadOnlyList<EnqueueResult> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (samples.Count == 0) return double.NaN;
+        var rates = samples.Select(s => s.Rate).Order().ToArray();
+        return rates.Length % 2 == 1 ? rates[rates.Length / 2] : (rates[rates.Length / 2 - 1] + rates[rates.Length / 2]) / 2;
+    }
+
     /// <summary>The configuration the round trips ran against.</summary>
     public string RoundTripConfiguration => Drains[0].Configuration;
 }
