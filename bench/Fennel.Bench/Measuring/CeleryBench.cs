@@ -1,4 +1,3 @@
-using System.Globalization;
 using Fennel.Bench.Redis;
 
 namespace Fennel.Bench.Measuring;
@@ -25,11 +24,11 @@ internal sealed class CeleryBench(BenchSettings settings, RedisServer redis, Pyt
 
         log.Step($"{name}: enqueue {settings.Tasks} no-op tasks with apply_async, one at a time");
         var single = await celery.EnqueueAsync(settings.Tasks, "loop", settings.Warmup, cancellationToken);
-        log.Detail(Rate(single));
+        log.Result(single);
         await redis.FlushAsync();
         log.Step($"{name}: enqueue {settings.Tasks} no-op tasks with group(...).apply_async()");
         var bulk = await celery.EnqueueAsync(settings.Tasks, "group", settings.Warmup, cancellationToken);
-        log.Detail(Rate(bulk));
+        log.Result(bulk);
         await redis.FlushAsync();
 
         var drains = new List<DrainResult>();
@@ -41,20 +40,19 @@ internal sealed class CeleryBench(BenchSettings settings, RedisServer redis, Pyt
             var fill = await celery.EnqueueAsync(settings.Tasks, "loop", settings.Warmup, cancellationToken);
             var queued = await redis.ListLengthAsync(Queue);
             if (queued != settings.Tasks) throw new InvalidOperationException($"The queue '{Queue}' holds {queued} messages after the fill, not {settings.Tasks}.");
-            log.Step($"{name}: drain {settings.Tasks} with -P {pool} -c {concurrency} (queue filled at {Rate(fill)})");
+            log.Step($"{name}: drain {settings.Tasks} with -P {pool} -c {concurrency} (queue filled at {fill.Rate:N0} tasks/s)");
             var (drain, worker) = await DrainMeasurement.RunAsync($"-P {pool} -c {concurrency}", fill,
                 probe => celery.StartWorker(pool, concurrency, "warning", probe, settings.Tasks), () => redis.ListLengthAsync(Queue), redis,
                 settings.DrainTimeout, cancellationToken);
             await using (worker)
             {
-                log.Detail(string.Create(CultureInfo.InvariantCulture,
-                    $"{drain.Rate:N0} tasks/s ({drain.FirstToLast.TotalSeconds:0.000} s first to last); {drain.MemoryAfter}; queue left {drain.QueueLengthAfter}"));
+                log.Result(drain);
                 drains.Add(drain);
                 if (roundTrips is null)
                 {
                     log.Step($"{name}: {settings.RoundTrips} round trips bench.add delay → get against -P {pool} -c {concurrency}");
                     roundTrips = await celery.RoundTripsAsync(settings.RoundTrips, settings.Warmup, cancellationToken);
-                    log.Detail(string.Create(CultureInfo.InvariantCulture, $"p50 {roundTrips.P50Milliseconds:0.000} ms, p99 {roundTrips.P99Milliseconds:0.000} ms"));
+                    log.Result(roundTrips);
                 }
                 await worker.StopAsync(TimeSpan.FromSeconds(60));
             }
@@ -62,6 +60,4 @@ internal sealed class CeleryBench(BenchSettings settings, RedisServer redis, Pyt
         }
         return new SystemResult(name, idle, $"-P {pool} -c {concurrencies[0]}", single, bulk, drains, roundTrips!);
     }
-
-    private static string Rate(EnqueueResult result) => string.Create(CultureInfo.InvariantCulture, $"{result.Rate:N0} tasks/s");
 }

@@ -5,8 +5,8 @@ namespace Fennel.Bench.Measuring;
 
 /// <summary>
 /// One drain, the same way for every system: the queue is full, the worker process starts, and the drain ends when the
-/// worker's drain probe reports that every task has run (<see cref="DrainProbeReport"/>); the queue's length is then
-/// checked to be 0. The worker is left running, for round trips against a warm worker; the caller stops it.
+/// worker's drain probe reports that every task has run (<see cref="DrainProbeReport"/>); then the queue's length is read
+/// (0 when nothing was left behind). The worker is left running, for round trips against a warm worker; the caller stops it.
 /// </summary>
 internal static class DrainMeasurement
 {

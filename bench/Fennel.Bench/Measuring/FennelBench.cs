@@ -29,17 +29,16 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
         {
             var primary = settings.FennelConcurrency[0];
             log.Step($"Fennel on {Broker}: idle worker (async -c {primary}), {settings.Settle.TotalSeconds:0} s after it is ready");
-            var idle = await IdleMemory.MeasureAsync(StartWorker(primary, "info", probe: null),
-                line => line.Contains(" ready: queues [", StringComparison.Ordinal), settings.Settle, cancellationToken);
+            var idle = await IdleMemory.MeasureAsync(StartWorker(primary, "info", probe: null), IsReadyLine, settings.Settle, cancellationToken);
             log.Detail(idle.ToString());
 
             log.Step($"Fennel: enqueue {settings.Tasks} no-op tasks with DelayAsync, each awaited");
             var single = await EnqueueOneByOneAsync(app, tasks, cancellationToken);
-            log.Detail(Rate(single));
+            log.Result(single);
             await app.Client.PurgeAsync(Queue, cancellationToken);
             log.Step($"Fennel: enqueue {settings.Tasks} no-op tasks with SendBatchAsync, {settings.BatchSize} per call");
             var bulk = await EnqueueInBatchesAsync(app, cancellationToken);
-            log.Detail(Rate(bulk));
+            log.Result(bulk);
             await app.Client.PurgeAsync(Queue, cancellationToken);
 
             var drains = new List<DrainResult>();
@@ -48,19 +47,18 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
             {
                 var fill = await EnqueueInBatchesAsync(app, cancellationToken);
                 await ExpectQueuedAsync(app, settings.Tasks);
-                log.Step($"Fennel: drain {settings.Tasks} with a worker process, async -c {concurrency} (queue filled at {Rate(fill)})");
+                log.Step($"Fennel: drain {settings.Tasks} with a worker process, async -c {concurrency} (queue filled at {fill.Rate:N0} tasks/s)");
                 var (drain, worker) = await DrainMeasurement.RunAsync($"async -c {concurrency}", fill,
                     probe => StartWorker(concurrency, "warning", probe), () => QueueLengthAsync(app), OnRunRedis ? redis : null, settings.DrainTimeout, cancellationToken);
                 await using (worker)
                 {
-                    log.Detail(string.Create(CultureInfo.InvariantCulture,
-                        $"{drain.Rate:N0} tasks/s ({drain.FirstToLast.TotalSeconds:0.000} s first to last); {drain.MemoryAfter}; queue left {drain.QueueLengthAfter}"));
+                    log.Result(drain);
                     drains.Add(drain);
                     if (roundTrips is null)
                     {
                         log.Step($"Fennel: {settings.RoundTrips} round trips bench.add DelayAsync → GetAsync against async -c {concurrency}");
                         roundTrips = await RoundTripsAsync(tasks, cancellationToken);
-                        log.Detail(string.Create(CultureInfo.InvariantCulture, $"p50 {roundTrips.P50Milliseconds:0.000} ms, p99 {roundTrips.P99Milliseconds:0.000} ms"));
+                        log.Result(roundTrips);
                     }
                     await worker.StopAsync(TimeSpan.FromSeconds(30));
                 }
@@ -68,6 +66,9 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
             return new SystemResult("Fennel", idle, $"async -c {primary}", single, bulk, drains, roundTrips!);
         }
     }
+
+    /// <summary>The line a Fennel worker logs at INFO once it consumes: <c>bench-fennel@host ready: queues [celery], ...</c>.</summary>
+    private static bool IsReadyLine(string line) => line.Contains(" ready: queues [", StringComparison.Ordinal);
 
     private ChildProcess StartWorker(int concurrency, string logLevel, string? probe)
     {
@@ -156,6 +157,4 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
         var queued = await QueueLengthAsync(app);
         if (queued != expected) throw new InvalidOperationException($"The queue '{Queue}' holds {queued} messages after the fill, not {expected}.");
     }
-
-    private static string Rate(EnqueueResult result) => string.Create(CultureInfo.InvariantCulture, $"{result.Rate:N0} tasks/s");
 }
