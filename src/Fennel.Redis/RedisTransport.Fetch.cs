@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Fennel.Transport;
 using StackExchange.Redis;
 
@@ -58,7 +57,8 @@ public sealed partial class RedisTransport
             }
         }
 
-        var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        // Unique per fetch, not secret: no cryptographic generator (it would load OpenSSL into every worker).
+        var nonce = Random.Shared.NextInt64().ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
         var now = _time.GetUtcNow();
         RedisValue[] arguments = [maxMessages, LeaseScore(now + lease), nonce, Format(UnixSeconds(now)), .. listQueues];
         var result = await _connection.Guard(database.ScriptEvaluateAsync(RedisScripts.Fetch, LeaseKeys(lists), arguments), "fetch").ConfigureAwait(false);
