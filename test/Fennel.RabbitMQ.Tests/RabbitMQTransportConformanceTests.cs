@@ -1,0 +1,14 @@
+using Fennel.Testing;
+using Fennel.Transport;
+
+namespace Fennel.RabbitMQ.Tests;
+
+/// <summary>The shared transport suite on a real RabbitMQ, with priority queues (x-max-priority) so priorities order delivery.</summary>
+public sealed class RabbitMQTransportConformanceTests : TransportConformanceTests
+{
+    protected override Task<ITransport> CreateTransportAsync() => Task.FromResult<ITransport>(TestBroker.NewTransport("?max_priority=10"));
+
+    protected override byte[] Body(string text) => KombuBodies.Wrap(text);
+
+    protected override string BodyText(ReadOnlyMemory<byte> body) => KombuBodies.Unwrap(body);
+}
