@@ -27,7 +27,11 @@ fi
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 servers=$(mktemp -d "${TMPDIR:-/tmp}/fennel-servers.XXXXXX")
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$servers"; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done # a server still writing its log would keep the folder
+  rm -rf "$servers"
+}
 trap cleanup EXIT
 
 redis_port=$(free_port)
