@@ -43,4 +43,10 @@ internal static partial class Log
 
     [LoggerMessage(7012, LogLevel.Warning, "Settling message {Tag} from queue {Queue} failed ({Action}); it goes back to the queue when the channel closes")]
     public static partial void SettleFailed(ILogger logger, string tag, string queue, string action, Exception exception);
+
+    [LoggerMessage(7013, LogLevel.Warning, "The {State} result of task {TaskId} was not sent: the task message had no reply_to, so an rpc:// result has nowhere to go")]
+    public static partial void RpcResultWithoutReplyTo(ILogger logger, string taskId, string state);
+
+    [LoggerMessage(7014, LogLevel.Warning, "Ignored an unreadable message on reply queue {Queue} (correlation id {CorrelationId})")]
+    public static partial void RpcResultUnreadable(ILogger logger, string queue, string? correlationId, Exception exception);
 }

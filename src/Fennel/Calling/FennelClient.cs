@@ -38,8 +38,13 @@ public sealed class FennelClient
     /// <summary>The serializer options for arguments and results.</summary>
     public JsonSerializerOptions Json { get; }
 
-    /// <summary>This client's id in <c>reply_to</c>: where rpc results and control replies for it go.</summary>
-    public string ReplyTo { get; } = Guid.NewGuid().ToString();
+    private readonly string _ownReplyTo = Guid.NewGuid().ToString();
+
+    /// <summary>
+    /// This client's id in <c>reply_to</c>: where rpc results and control replies for it go. With an <c>rpc://</c>
+    /// result store it is that store's reply queue.
+    /// </summary>
+    public string ReplyTo => ReplyQueueStore()?.ReplyTo ?? _ownReplyTo;
 
     /// <summary>The <c>origin</c> header: <c>gen&lt;pid&gt;@&lt;host&gt;</c>.</summary>
     public string Origin { get; }
@@ -138,6 +143,18 @@ public sealed class FennelClient
         return (message, queue);
     }
 
+    private IReplyQueueResultStore? ReplyQueueStore()
+    {
+        try
+        {
+            return _results() as IReplyQueueResultStore;
+        }
+        catch (FennelConfigurationException)
+        {
+            return null; // reported where results are used
+        }
+    }
+
     /// <summary>Set in eager mode: runs a task in this process in place of publishing it.</summary>
     internal Func<TaskMessage, string, CancellationToken, Task>? RunEagerly { get; set; }
 
@@ -149,6 +166,10 @@ public sealed class FennelClient
             return;
         }
         var transport = _transport();
+        if (ReplyQueueStore() is { } replies && messages.Any(m => m.Message.ReplyTo == replies.ReplyTo))
+        {
+            await replies.EnsureReplyQueueAsync(cancellationToken).ConfigureAwait(false);
+        }
         var now = _time.GetUtcNow();
         foreach (var queue in messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal))
         {

@@ -45,13 +45,22 @@ public sealed class FennelOptions
     public string EffectiveBrokerUrl => !string.IsNullOrWhiteSpace(BrokerUrl) ? BrokerUrl : Eager ? "memory://" : DefaultBrokerUrl;
 
     /// <summary>The result backend URL in force.</summary>
-    public string EffectiveResultBackend => string.IsNullOrWhiteSpace(ResultBackend) ? EffectiveBrokerUrl : ResultBackend;
+    /// <remarks><c>rpc://</c> (Celery's name for results sent back over the AMQP broker) means the broker URL.</remarks>
+    public string EffectiveResultBackend =>
+        string.IsNullOrWhiteSpace(ResultBackend) || IsRpc(ResultBackend) ? EffectiveBrokerUrl : ResultBackend;
+
+    private static bool IsRpc(string? url) => url is not null && url.Trim().StartsWith("rpc://", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Throws <see cref="FennelConfigurationException"/> naming the first bad option.</summary>
     public void Validate()
     {
         BrokerUrls.Scheme(EffectiveBrokerUrl, "broker URL");
         BrokerUrls.Scheme(EffectiveResultBackend, "result backend URL");
+        if (IsRpc(ResultBackend) && BrokerUrls.Scheme(EffectiveBrokerUrl, "broker URL") is not ("amqp" or "amqps"))
+        {
+            throw new FennelConfigurationException(
+                $"The result backend rpc:// sends results over an AMQP broker, but the broker is '{BrokerUrls.Redact(EffectiveBrokerUrl)}'; use an amqp:// broker or another result backend.");
+        }
         if (string.IsNullOrWhiteSpace(DefaultQueue)) throw new FennelConfigurationException("Fennel:DefaultQueue must not be empty.");
         if (ResultExpires <= TimeSpan.Zero) throw new FennelConfigurationException($"Fennel:ResultExpires must be positive, not {ResultExpires}.");
         Worker.Validate();

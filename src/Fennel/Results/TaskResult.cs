@@ -38,6 +38,12 @@ public sealed record TaskResult
     /// <summary>The worker that produced this result (Fennel's addition; Celery ignores unknown keys).</summary>
     public string? Worker { get; init; }
 
+    /// <summary>
+    /// The caller's reply queue (the task message's <c>reply_to</c>). Only result stores that send results to the caller
+    /// (<c>rpc://</c>) use it; it is not stored.
+    /// </summary>
+    public string? ReplyTo { get; init; }
+
     /// <summary>The exception when <see cref="State"/> is FAILURE, RETRY or REVOKED and <see cref="Result"/> holds one.</summary>
     public RemoteException? Exception => State is TaskState.Failure or TaskState.Retry or TaskState.Revoked
         ? RemoteException.FromResult(Result, Traceback)

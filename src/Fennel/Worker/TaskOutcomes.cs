@@ -25,6 +25,7 @@ internal static class TaskOutcomes
             ParentId = message.ParentId,
             GroupId = message.Group,
             Worker = workerName,
+            ReplyTo = message.ReplyTo,
         };
         try
         {
