@@ -1,15 +1,16 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using Fennel.Bench.Brokers;
 using Fennel.Bench.Measuring;
-using Fennel.Bench.Redis;
+using Fennel.Bench.Raw;
 using Fennel.Bench.Report;
 
 namespace Fennel.Bench;
 
 /// <summary>
-/// One benchmark run: one redis-server, then Fennel, Celery threads and Celery prefork measured one after another on
-/// it (never at the same time: the machine has few cores), then the report. A signal stops the run and every process it
-/// started.
+/// One benchmark run: per broker (<c>--brokers</c>), one private server, then every system measured one after another on
+/// it (never at the same time: the machine has few cores), then that broker's report. A signal stops the run and every
+/// process it started.
 /// </summary>
 internal static class BenchRun
 {
@@ -27,7 +28,11 @@ internal static class BenchRun
         var log = new RunLog(Console.Error);
         try
         {
-            return await RunAsync(settings, log, stop.Token);
+            var reports = new List<string>();
+            foreach (var broker in settings.Brokers) reports.Add(await RunAsync(settings, broker, log, stop.Token));
+            var report = string.Join("\n", reports);
+            if (settings.Output is not null) await File.WriteAllTextAsync(settings.Output, report, stop.Token);
+            return 0;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -36,27 +41,40 @@ internal static class BenchRun
         }
     }
 
-    private static async Task<int> RunAsync(BenchSettings settings, RunLog log, CancellationToken cancellationToken)
+    /// <summary>Measures every system on one broker and prints its report (a section headed by the broker).</summary>
+    private static async Task<string> RunAsync(BenchSettings settings, string kind, RunLog log, CancellationToken cancellationToken)
     {
-        await using var redis = settings.RedisUrl is null
-            ? await RedisServer.StartAsync(settings.RedisServer, cancellationToken)
-            : await RedisServer.OpenAsync(settings.RedisUrl);
-        log.Step($"redis-server {redis.Version} at {redis.Url}");
+        await using IBenchBroker broker = kind == "redis"
+            ? settings.RedisUrl is null ? await RedisServer.StartAsync(settings.RedisServer, cancellationToken) : await RedisServer.OpenAsync(settings.RedisUrl)
+            : settings.AmqpUrl is null ? await RabbitMQNode.StartAsync(cancellationToken) : await RabbitMQNode.OpenAsync(settings.AmqpUrl, cancellationToken);
+        log.Step($"{broker.Description} at {broker.FennelBroker}");
 
-        var celery = new PythonCelery(settings.Python, redis.Url);
-        var measuresCelery = settings.Systems.Any(s => s.StartsWith("celery", StringComparison.Ordinal));
-        JsonObject? versions = measuresCelery ? await celery.VersionsAsync(cancellationToken) : null;
-        var machine = MachineInfo.Collect(redis.Version, versions, settings.Commit, TimeProvider.System);
+        var systems = settings.SystemsOn(kind);
+        var celery = new PythonCelery(settings.Python, broker.CeleryBroker, broker.CeleryBackend);
+        JsonObject? versions = systems.Any(s => s.StartsWith("celery", StringComparison.Ordinal)) ? await celery.VersionsAsync(cancellationToken) : null;
+        var machine = MachineInfo.Collect(broker.Description, versions, settings.Commit, TimeProvider.System);
 
-        SystemResult? fennel = null, threads = null, prefork = null;
-        if (settings.Systems.Contains("fennel")) fennel = await new FennelBench(settings, redis, log).RunAsync(cancellationToken);
-        if (settings.Systems.Contains("celery-threads")) threads = await new CeleryBench(settings, redis, celery, log).RunAsync("threads", cancellationToken);
-        if (settings.Systems.Contains("celery-prefork")) prefork = await new CeleryBench(settings, redis, celery, log).RunAsync("prefork", cancellationToken);
+        var columns = new List<SystemResult>();
+        RawResult? raw = null;
+        foreach (var system in systems)
+        {
+            switch (system)
+            {
+                case "fennel":
+                    columns.Add(await new FennelBench(settings, broker, log).RunAsync(cancellationToken));
+                    break;
+                case "raw" when broker is RabbitMQNode node:
+                    raw = await new RawBench(settings, node, log).RunAsync(cancellationToken);
+                    break;
+                default:
+                    columns.Add(await new CeleryBench(settings, broker, celery, log).RunAsync(system["celery-".Length..], cancellationToken));
+                    break;
+            }
+        }
 
         var commandLine = string.Join(' ', ["Fennel.Bench", .. Environment.GetCommandLineArgs().Skip(1).Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)]);
-        var report = MarkdownReport.Render(machine, settings, commandLine, fennel, threads, prefork);
+        var report = $"### On {(kind == "redis" ? "Redis" : "RabbitMQ")}\n\n" + MarkdownReport.Render(machine, settings, kind, commandLine, columns, raw);
         await Console.Out.WriteAsync(report);
-        if (settings.Output is not null) await File.WriteAllTextAsync(settings.Output, report, cancellationToken);
-        return 0;
+        return report;
     }
 }

@@ -6,8 +6,23 @@ namespace Fennel.Bench;
 /// <summary>What a run measures and how: the options of the <c>run</c> command, with their defaults.</summary>
 internal sealed record BenchSettings
 {
-    /// <summary>The systems compared, in column order.</summary>
-    public static IReadOnlyList<string> AllSystems { get; } = ["fennel", "celery-threads", "celery-prefork"];
+    /// <summary>The brokers a run can measure on, in the order it measures them.</summary>
+    public static IReadOnlyList<string> AllBrokers { get; } = ["redis", "amqp"];
+
+    /// <summary>
+    /// The systems compared, in column order. <c>celery-solo</c> and <c>raw</c> (RabbitMQ.Client alone, the ceiling) are
+    /// measured on RabbitMQ only.
+    /// </summary>
+    public static IReadOnlyList<string> AllSystems { get; } = ["fennel", "celery-threads", "celery-prefork", "celery-solo", "raw"];
+
+    /// <summary>The systems measured on Redis by default: as before RabbitMQ was added.</summary>
+    public static IReadOnlyList<string> RedisSystems { get; } = ["fennel", "celery-threads", "celery-prefork"];
+
+    /// <summary>The brokers to measure on: <c>redis</c>, <c>amqp</c> or both. <value>Default: redis.</value></summary>
+    public IReadOnlyList<string> Brokers { get; init; } = ["redis"];
+
+    /// <summary>A running RabbitMQ to use (its bench queues are purged), or null to start a private node. <value>Default: null.</value></summary>
+    public string? AmqpUrl { get; init; }
 
     /// <summary>A running server to use (its database is flushed), or null to start a private one. <value>Default: null.</value></summary>
     public string? RedisUrl { get; init; }
@@ -18,8 +33,11 @@ internal sealed record BenchSettings
     /// <summary>Fennel's broker and result store, when not the run's Redis (to try the harness on SQLite). <value>Default: null.</value></summary>
     public string? FennelBroker { get; init; }
 
-    /// <summary>The columns to measure. <value>Default: all three.</value></summary>
+    /// <summary>The columns to measure; each broker measures those it supports. <value>Default: all of them.</value></summary>
     public IReadOnlyList<string> Systems { get; init; } = AllSystems;
+
+    /// <summary>The systems measured on a broker: on Redis the first three, on RabbitMQ all.</summary>
+    public IReadOnlyList<string> SystemsOn(string broker) => broker == "redis" ? [.. Systems.Where(RedisSystems.Contains)] : Systems;
 
     /// <summary>No-op tasks per drain and per enqueue measurement. <value>Default: 20,000.</value></summary>
     public int Tasks { get; init; } = 20_000;
@@ -45,6 +63,25 @@ internal sealed record BenchSettings
     /// <summary>Celery <c>-P prefork</c> concurrencies to drain with. <value>Default: 2 (one per core).</value></summary>
     public IReadOnlyList<int> CeleryPrefork { get; init; } = [2];
 
+    /// <summary>
+    /// Celery's <c>--prefetch-multiplier</c> on RabbitMQ, its best case there (the broker pushes that many per slot); on
+    /// Redis Celery runs with its default (4), as before. On RabbitMQ the prefork column also drains once with a worker at
+    /// all its defaults. <value>Default: 256.</value>
+    /// </summary>
+    public int CeleryAmqpPrefetchMultiplier { get; init; } = 256;
+
+    /// <summary>The raw RabbitMQ.Client consumer's prefetch (<c>basic.qos</c>, per consumer). <value>Default: 1,000.</value></summary>
+    public int RawPrefetch { get; init; } = 1_000;
+
+    /// <summary>The raw client's publisher-confirm window: messages awaiting a confirm at once. <value>Default: 512, as Fennel's.</value></summary>
+    public int RawConfirmWindow { get; init; } = 512;
+
+    /// <summary>
+    /// The raw consumer's ack batching, one drain each: 1 acks every message on its own (<c>multiple=false</c>), as
+    /// Fennel does; N acks every Nth delivery with <c>multiple=true</c>. <value>Default: 1, 50.</value>
+    /// </summary>
+    public IReadOnlyList<int> RawAckEvery { get; init; } = [1, 50];
+
     /// <summary>How long an idle worker is left alone after its ready line before its memory is read. <value>Default: 5 s.</value></summary>
     public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -62,10 +99,12 @@ internal sealed record BenchSettings
 
     public static IReadOnlyList<OptionSpec> Options { get; } =
     [
+        new(["--brokers"], "redis, amqp or all: the broker(s) to measure on, one after the other (default redis)", "NAME"),
+        new(["--amqp"], "Use this RabbitMQ (amqp://user:pass@host:port/vhost; its bench queues are PURGED) instead of starting a private node", "URL"),
         new(["--redis"], "Use this redis-server (redis://host:port/db; that database is FLUSHED) instead of starting a private one", "URL"),
         new(["--redis-server"], "The redis-server program for the private server (default: redis-server on PATH)", "PATH"),
         new(["--fennel-broker"], "Fennel's broker and result store if not the run's Redis, e.g. sqlite:////tmp/bench.db", "URL"),
-        new(["--systems"], "Columns to measure, comma-separated (default: fennel,celery-threads,celery-prefork)", "LIST"),
+        new(["--systems"], "Columns to measure, comma-separated (default: fennel,celery-threads,celery-prefork,celery-solo,raw; celery-solo and raw on amqp only)", "LIST"),
         new(["--tasks"], "No-op tasks per drain and per enqueue measurement (default 20000)", "N"),
         new(["--batch-size"], "Tasks per SendBatchAsync call (default 1000)", "N"),
         new(["--round-trips"], "Sequential round trips measured (default 1000)", "N"),
@@ -73,6 +112,10 @@ internal sealed record BenchSettings
         new(["--fennel-concurrency"], "Fennel worker concurrencies to drain with; the first serves round trips and idle memory (default 8,64,256)", "LIST"),
         new(["--celery-threads"], "Celery -P threads concurrencies to drain with (default 8,16)", "LIST"),
         new(["--celery-prefork"], "Celery -P prefork concurrencies to drain with (default 2)", "LIST"),
+        new(["--celery-amqp-prefetch-multiplier"], "Celery's --prefetch-multiplier on RabbitMQ (default 256)", "N"),
+        new(["--raw-prefetch"], "The raw RabbitMQ.Client consumer's prefetch (default 1000)", "N"),
+        new(["--raw-confirm-window"], "The raw RabbitMQ.Client publisher's confirm window (default 512)", "N"),
+        new(["--raw-ack-every"], "Raw consumer drains: 1 acks each message alone, N acks every Nth with multiple=true (default 1,50)", "LIST"),
         new(["--settle"], "Seconds an idle worker rests after its ready line before its memory is read (default 5)", "SECONDS"),
         new(["--drain-timeout"], "Seconds one drain may take (default 600)", "SECONDS"),
         new(["--python"], "Python with Celery 5 (default /usr/bin/python3)", "PATH"),
@@ -90,8 +133,17 @@ internal sealed record BenchSettings
         {
             if (!AllSystems.Contains(system)) throw new UsageException($"Unknown system '{system}'; choose from {string.Join(", ", AllSystems)}.");
         }
+        var brokers = command.Get("brokers") switch
+        {
+            null => defaults.Brokers,
+            "all" => AllBrokers,
+            var b when AllBrokers.Contains(b) => [b],
+            var b => throw new UsageException($"Unknown broker '{b}'; choose redis, amqp or all (--brokers)."),
+        };
         return new BenchSettings
         {
+            Brokers = brokers,
+            AmqpUrl = command.Get("amqp"),
             RedisUrl = command.Get("redis"),
             RedisServer = command.Get("redis-server") ?? defaults.RedisServer,
             FennelBroker = command.Get("fennel-broker"),
@@ -103,6 +155,10 @@ internal sealed record BenchSettings
             FennelConcurrency = Concurrencies(command, "fennel-concurrency") ?? defaults.FennelConcurrency,
             CeleryThreads = Concurrencies(command, "celery-threads") ?? defaults.CeleryThreads,
             CeleryPrefork = Concurrencies(command, "celery-prefork") ?? defaults.CeleryPrefork,
+            CeleryAmqpPrefetchMultiplier = command.GetInt("celery-amqp-prefetch-multiplier", min: 1) ?? defaults.CeleryAmqpPrefetchMultiplier,
+            RawPrefetch = command.GetInt("raw-prefetch", min: 1) ?? defaults.RawPrefetch,
+            RawConfirmWindow = command.GetInt("raw-confirm-window", min: 1) ?? defaults.RawConfirmWindow,
+            RawAckEvery = Concurrencies(command, "raw-ack-every") ?? defaults.RawAckEvery,
             Settle = command.GetSeconds("settle") ?? defaults.Settle,
             DrainTimeout = command.GetSeconds("drain-timeout") ?? defaults.DrainTimeout,
             Python = command.Get("python") ?? defaults.Python,
@@ -122,9 +178,9 @@ internal sealed record BenchSettings
         {
             if (!int.TryParse(values[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out parsed[i]) || parsed[i] < 1)
             {
-                throw new UsageException($"--{key} expects concurrencies of at least 1, comma-separated, not '{list}'.");
+                throw new UsageException($"--{key} expects numbers of at least 1, comma-separated, not '{list}'.");
             }
         }
-        return parsed.Length > 0 ? parsed : throw new UsageException($"--{key} needs at least one concurrency.");
+        return parsed.Length > 0 ? parsed : throw new UsageException($"--{key} needs at least one number.");
     }
 }

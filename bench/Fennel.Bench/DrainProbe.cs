@@ -36,6 +36,9 @@ internal sealed class DrainProbe
         return new DrainProbe(time, string.IsNullOrEmpty(path) ? null : path, expected);
     }
 
+    /// <summary>The runs after which the report is written (0: never).</summary>
+    public long Expected => _expected;
+
     /// <summary>Runs so far.</summary>
     public long Count => Interlocked.Read(ref _count);
 

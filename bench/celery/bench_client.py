@@ -15,6 +15,7 @@ import platform
 import sys
 import time
 
+import amqp
 import celery
 import kombu
 import redis
@@ -79,6 +80,7 @@ def versions():
         "celery": celery.__version__,
         "kombu": kombu.__version__,
         "redis_py": redis.__version__,
+        "amqp": amqp.__version__,
         "python": platform.python_version(),
     }
 

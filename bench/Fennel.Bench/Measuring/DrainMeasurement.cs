@@ -1,5 +1,5 @@
 using Fennel.Bench.Processes;
-using Fennel.Bench.Redis;
+using Fennel.Bench.Brokers;
 
 namespace Fennel.Bench.Measuring;
 
@@ -16,18 +16,18 @@ internal static class DrainMeasurement
     /// <param name="fill">How the queue was filled; its task count is the number expected to run.</param>
     /// <param name="startWorker">Starts the worker with the drain probe writing to the given file.</param>
     /// <param name="queueLength">The length of the queue the tasks were in.</param>
-    /// <param name="redis">The broker when it is the run's Redis, for command counts and CPU time; null for another broker.</param>
+    /// <param name="broker">The run's broker, for its CPU time (and on Redis its commands); null when the system uses another broker.</param>
     /// <param name="timeout">How long the drain may take.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     public static async Task<(DrainResult Result, ChildProcess Worker)> RunAsync(string configuration, EnqueueResult fill,
-        Func<string, ChildProcess> startWorker, Func<Task<long>> queueLength, RedisServer? redis, TimeSpan timeout,
+        Func<string, ChildProcess> startWorker, Func<Task<long>> queueLength, IBenchBroker? broker, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fill);
         ArgumentNullException.ThrowIfNull(startWorker);
         ArgumentNullException.ThrowIfNull(queueLength);
         var probe = Path.Combine(Path.GetTempPath(), $"fennel-bench-probe-{Guid.NewGuid():N}.json");
-        var before = redis is null ? null : await redis.StatsAsync();
+        var before = broker is null ? null : await broker.SnapshotAsync();
         var worker = startWorker(probe);
         try
         {
@@ -45,7 +45,7 @@ internal static class DrainMeasurement
                 cpu.Add((DateTimeOffset.UtcNow, ProcessTree.CpuTime(worker.Id)));
                 await Task.Delay(SampleEvery, cancellationToken);
             }
-            var after = redis is null ? null : await redis.StatsAsync();
+            var after = broker is null ? null : await broker.SnapshotAsync();
             var cpuAtEnd = ProcessTree.CpuTime(worker.Id);
             var memory = ProcessTree.Memory(worker.Id);
             var report = DrainProbeReport.Read(probe);

@@ -1,5 +1,5 @@
 using Fennel.Bench.Processes;
-using Fennel.Bench.Redis;
+using Fennel.Bench.Brokers;
 
 namespace Fennel.Bench.Measuring;
 
@@ -12,10 +12,10 @@ namespace Fennel.Bench.Measuring;
 /// <param name="StartToLast">From starting the worker process to the last task's run: start-up included.</param>
 /// <param name="MemoryAfter">The worker's memory once the queue was drained.</param>
 /// <param name="WorkerCpu">CPU time the worker's processes used from their start to the last task.</param>
-/// <param name="Redis">What Redis did from the worker's start to the last task; null when the broker was not the run's Redis.</param>
+/// <param name="Broker">What the broker did from the worker's start to the last task; null when the broker was not the run's.</param>
 /// <param name="QueueLengthAfter">The queue's length after the drain (0 when nothing was left behind).</param>
 internal sealed record DrainResult(string Configuration, int Tasks, EnqueueResult Fill, TimeSpan FirstToLast, TimeSpan HalfToLast, TimeSpan StartToLast,
-    MemoryUsage MemoryAfter, TimeSpan WorkerCpu, RedisUsage? Redis, long QueueLengthAfter)
+    MemoryUsage MemoryAfter, TimeSpan WorkerCpu, BrokerUsage? Broker, long QueueLengthAfter)
 {
     /// <summary>Tasks per second, first task to last.</summary>
     public double Rate => Tasks / FirstToLast.TotalSeconds;
@@ -28,10 +28,13 @@ internal sealed record DrainResult(string Configuration, int Tasks, EnqueueResul
 
     public double WorkerCpuMicrosecondsPerTask => WorkerCpu.TotalMicroseconds / Tasks;
 
-    public double RedisCpuMicrosecondsPerTask => Redis is null ? double.NaN : Redis.CpuSeconds * 1e6 / Tasks;
+    /// <summary>The broker's commands, when it is Redis.</summary>
+    public RedisUsage? Redis => Broker?.Redis;
 
-    /// <summary>The kernel's share of Redis's CPU time (socket I/O), 0 to 1.</summary>
-    public double RedisKernelShare => Redis is null || Redis.CpuSeconds <= 0 ? double.NaN : Redis.SystemSeconds / Redis.CpuSeconds;
+    public double BrokerCpuMicrosecondsPerTask => Broker is null ? double.NaN : Broker.Cpu.TotalMicroseconds / Tasks;
+
+    /// <summary>The kernel's share of the broker's CPU time (socket I/O, and for RabbitMQ the disk), 0 to 1.</summary>
+    public double BrokerKernelShare => Broker is null || Broker.Cpu <= TimeSpan.Zero ? double.NaN : Broker.System / Broker.Cpu;
 
     public double RedisCommandsPerTask => Redis is null ? double.NaN : Redis.TotalCalls / (double)Tasks;
 }

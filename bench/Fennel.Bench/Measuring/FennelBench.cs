@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Fennel.Bench.Processes;
-using Fennel.Bench.Redis;
+using Fennel.Bench.Brokers;
 using Fennel.Calling;
 using Fennel.Tasks;
 
@@ -11,20 +11,23 @@ namespace Fennel.Bench.Measuring;
 /// The Fennel column. This process is the client (as an application sending tasks would be); the worker is this program
 /// started again as a separate process with the <c>worker</c> command, as it would be deployed.
 /// </summary>
-internal sealed class FennelBench(BenchSettings settings, RedisServer redis, RunLog log)
+internal sealed class FennelBench(BenchSettings settings, IBenchBroker broker, RunLog log)
 {
     private const string Queue = "celery";
     private const string WarmupQueue = "bench.warmup";
     private static readonly TimeSpan ResultTimeout = TimeSpan.FromSeconds(10);
 
-    private string Broker => settings.FennelBroker ?? redis.Url;
+    /// <summary><c>--fennel-broker</c> replaces the run's Redis only (to try the harness on SQLite).</summary>
+    private bool OnRunBroker => settings.FennelBroker is null || broker.Kind != "redis";
 
-    private bool OnRunRedis => settings.FennelBroker is null;
+    private string Broker => OnRunBroker ? broker.FennelBroker : settings.FennelBroker!;
+
+    private string Results => OnRunBroker ? broker.FennelResults : settings.FennelBroker!;
 
     public async Task<SystemResult> RunAsync(CancellationToken cancellationToken)
     {
-        if (OnRunRedis) await redis.FlushAsync();
-        var (app, tasks) = BenchApp.Build(["-b", Broker, "--result-backend", Broker, "-l", "warning"]);
+        if (OnRunBroker) await broker.ResetAsync();
+        var (app, tasks) = BenchApp.Build(["-b", Broker, "--result-backend", Results, "-l", "warning"]);
         await using (app)
         {
             var primary = settings.FennelConcurrency[0];
@@ -49,7 +52,7 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
                 await ExpectQueuedAsync(app, settings.Tasks);
                 log.Step($"Fennel: drain {settings.Tasks} with a worker process, async -c {concurrency} (queue filled at {fill.Rate:N0} tasks/s)");
                 var (drain, worker) = await DrainMeasurement.RunAsync($"async -c {concurrency}", fill,
-                    probe => StartWorker(concurrency, "warning", probe), () => QueueLengthAsync(app), OnRunRedis ? redis : null, settings.DrainTimeout, cancellationToken);
+                    probe => StartWorker(concurrency, "warning", probe), () => QueueLengthAsync(app), OnRunBroker ? broker : null, settings.DrainTimeout, cancellationToken);
                 await using (worker)
                 {
                     log.Result(drain);
@@ -72,7 +75,7 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
 
     private ChildProcess StartWorker(int concurrency, string logLevel, string? probe)
     {
-        var (fileName, arguments) = BenchProgram.Command("worker", "-b", Broker, "--result-backend", Broker, "-Q", Queue,
+        var (fileName, arguments) = BenchProgram.Command("worker", "-b", Broker, "--result-backend", Results, "-Q", Queue,
             "-c", concurrency.ToString(CultureInfo.InvariantCulture), "-n", "bench-fennel@%h", "-l", logLevel);
         var environment = new Dictionary<string, string>();
         if (probe is not null)
@@ -148,9 +151,9 @@ internal sealed class FennelBench(BenchSettings settings, RedisServer redis, Run
         while (Stopwatch.GetElapsedTime(started) < settings.Warmup) await round();
     }
 
-    /// <summary>On the run's Redis, the kombu queue's list, as for Celery; elsewhere the transport's own count.</summary>
+    /// <summary>On the run's broker, counted as for Celery (Redis LLEN, AMQP queue.declare passive); elsewhere the transport's own count.</summary>
     private async Task<long> QueueLengthAsync(FennelApp app) =>
-        OnRunRedis ? await redis.ListLengthAsync(Queue) : await app.Transport.GetQueueLengthAsync(Queue);
+        OnRunBroker ? await broker.QueueLengthAsync(Queue) : await app.Transport.GetQueueLengthAsync(Queue);
 
     private async Task ExpectQueuedAsync(FennelApp app, int expected)
     {

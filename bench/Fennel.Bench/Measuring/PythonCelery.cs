@@ -9,19 +9,17 @@ namespace Fennel.Bench.Measuring;
 /// <c>python3 -m celery -A bench_tasks worker</c>, and <c>bench_client.py</c>, one process per client measurement,
 /// which prints its result as JSON.
 /// </summary>
-internal sealed class PythonCelery(string python, string brokerUrl)
+internal sealed class PythonCelery(string python, string brokerUrl, string backendUrl)
 {
     /// <summary>Where bench_tasks.py and bench_client.py are.</summary>
     public static string Directory { get; } = Path.Combine(AppContext.BaseDirectory, "celery");
 
     /// <summary>
-    /// Starts a worker on the queue <c>celery</c>, as Celery's docs advise for throughput: no gossip, mingle or heartbeat
-    /// (Fennel has none of them), and at <paramref name="logLevel"/> <c>warning</c> no line per task.
+    /// Starts a worker on the queue <c>celery</c> (see <see cref="CeleryWorker"/>); at <paramref name="logLevel"/>
+    /// <c>warning</c> it logs no line per task.
     /// </summary>
-    public ChildProcess StartWorker(string pool, int concurrency, string logLevel, string? probe, int expected) => ChildProcess.Start(
-        $"Celery worker -P {pool} -c {concurrency}", python,
-        ["-m", "celery", "-A", "bench_tasks", "worker", "-P", pool, "-c", concurrency.ToString(CultureInfo.InvariantCulture), "-l", logLevel,
-            "-Q", "celery", "-n", $"bench-{pool}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+    public ChildProcess StartWorker(CeleryWorker worker, string logLevel, string? probe, int expected) => ChildProcess.Start(
+        $"Celery worker {worker.Configuration}", python, ["-m", "celery", "-A", "bench_tasks", "worker", .. worker.Arguments(logLevel)],
         Environment(probe, expected), Directory);
 
     /// <summary>The line a worker logs at INFO when it consumes: <c>bench-threads@host ready.</c></summary>
@@ -42,7 +40,7 @@ internal sealed class PythonCelery(string python, string brokerUrl)
         return new LatencyResult([.. json["microseconds"]!.AsArray().Select(n => n!.GetValue<double>())]);
     }
 
-    /// <summary>Celery, kombu, redis-py and Python versions.</summary>
+    /// <summary>Celery, kombu, redis-py, py-amqp and Python versions.</summary>
     public Task<JsonObject> VersionsAsync(CancellationToken cancellationToken) => RunClientAsync(["versions"], cancellationToken);
 
     private async Task<JsonObject> RunClientAsync(string[] arguments, CancellationToken cancellationToken)
@@ -61,7 +59,7 @@ internal sealed class PythonCelery(string python, string brokerUrl)
         var environment = new Dictionary<string, string>
         {
             ["BENCH_BROKER"] = brokerUrl,
-            ["BENCH_BACKEND"] = brokerUrl,
+            ["BENCH_BACKEND"] = backendUrl,
             ["PYTHONDONTWRITEBYTECODE"] = "1",
         };
         if (probe is not null)

@@ -55,10 +55,26 @@ internal static partial class ProcessTree
     }
 
     /// <summary>User plus system CPU time used so far by the tree's live processes.</summary>
-    public static TimeSpan CpuTime(int root) =>
-        TimeSpan.FromSeconds(Of(root).Sum(pid => ReadCpuTicks(pid) ?? 0) / ClockTicksPerSecond);
+    public static TimeSpan CpuTime(int root)
+    {
+        var (user, system) = CpuTimes(root);
+        return user + system;
+    }
 
-    private static long? ReadCpuTicks(int pid)
+    /// <summary>User and system CPU time used so far by the tree's live processes.</summary>
+    public static (TimeSpan User, TimeSpan System) CpuTimes(int root)
+    {
+        long user = 0, system = 0;
+        foreach (var pid in Of(root))
+        {
+            if (ReadCpuTicks(pid) is not var (u, s)) continue;
+            user += u;
+            system += s;
+        }
+        return (TimeSpan.FromSeconds(user / ClockTicksPerSecond), TimeSpan.FromSeconds(system / ClockTicksPerSecond));
+    }
+
+    private static (long User, long System)? ReadCpuTicks(int pid)
     {
         string text;
         try
@@ -71,7 +87,7 @@ internal static partial class ProcessTree
         }
         // "pid (comm) state ppid ... utime stime ...": comm may hold spaces and parentheses, so count from the last ')'.
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
     }
 
     private static long ReadKiB(string path, string field)

@@ -1,34 +1,45 @@
 using System.Globalization;
 using System.Text;
 using Fennel.Bench.Measuring;
+using Fennel.Bench.Raw;
 
 namespace Fennel.Bench.Report;
 
 /// <summary>
-/// The run's report in Markdown: the comparison table (metric | Fennel | Celery threads | Celery prefork | ratio), every
-/// drain configuration tried, the targets, and the machine line. The ratio is Fennel against the best Celery column, put
+/// One broker's report in Markdown: the comparison table (metric | Fennel | the Celery columns | ratio), every drain
+/// configuration tried (on RabbitMQ with the raw client's ceiling), the targets, and the machine line. The ratio is Fennel against the best Celery column, put
 /// so that above 1× means Fennel is better (faster, quicker, smaller).
 /// </summary>
 internal static class MarkdownReport
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public static string Render(MachineInfo machine, BenchSettings settings, string commandLine, SystemResult? fennel,
-        SystemResult? celeryThreads, SystemResult? celeryPrefork)
+    /// <param name="machine">The machine line.</param>
+    /// <param name="settings">The run's options.</param>
+    /// <param name="broker"><c>redis</c> or <c>amqp</c>: which rows and targets apply.</param>
+    /// <param name="commandLine">The command, for the report.</param>
+    /// <param name="columns">Fennel first (when measured), then the Celery columns.</param>
+    /// <param name="raw">On RabbitMQ, the raw client's ceiling; null when not measured.</param>
+    public static string Render(MachineInfo machine, BenchSettings settings, string broker, string commandLine, IReadOnlyList<SystemResult> columns,
+        RawResult? raw = null)
     {
         ArgumentNullException.ThrowIfNull(machine);
         ArgumentNullException.ThrowIfNull(settings);
-        var celery = new[] { celeryThreads, celeryPrefork };
+        ArgumentNullException.ThrowIfNull(columns);
+        var onRedis = broker == "redis";
+        var brokerName = onRedis ? "Redis" : "RabbitMQ";
+        var fennel = columns.FirstOrDefault(c => c.Name == "Fennel");
+        var celery = columns.Where(c => c.Name != "Fennel").ToList();
         var text = new StringBuilder();
         text.AppendLine(Invariant, $"Measured {machine.Date:yyyy-MM-dd HH:mm} UTC on {machine.Line}.");
         text.AppendLine();
         text.AppendLine(Invariant, $"Command: `{commandLine}`");
         text.AppendLine();
-        text.AppendLine("| metric | Fennel | Celery threads | Celery prefork | ratio |");
-        text.AppendLine("|---|--:|--:|--:|--:|");
-        foreach (var row in Rows(settings))
+        text.AppendLine(Invariant, $"| metric | {string.Join(" | ", columns.Select(c => c.Name))} | ratio |");
+        text.AppendLine(Invariant, $"|---|{string.Concat(columns.Select(_ => "--:|"))}--:|");
+        foreach (var row in Rows(settings, brokerName, onRedis))
         {
-            var cells = new[] { fennel, celeryThreads, celeryPrefork }.Select(s => s is null ? "—" : row.Cell(s));
+            var cells = columns.Select(row.Cell);
             text.AppendLine(Invariant, $"| {row.Metric} | {string.Join(" | ", cells)} | {Ratio(row, fennel, celery)} |");
         }
         text.AppendLine();
@@ -37,14 +48,26 @@ internal static class MarkdownReport
 
         text.AppendLine(Invariant, $"Every drain ({settings.Tasks:N0} no-op tasks, queue filled before the worker starts):");
         text.AppendLine();
-        text.AppendLine("| system | worker | fill (tasks/s) | drain (tasks/s) | second half (tasks/s) | first → last run (s) | worker start → last run (s) | RSS after (MiB) | PSS after (MiB) | worker CPU (µs/task) | Redis commands/task | Redis CPU (µs/task) | of it in the kernel | Redis commands per task (Redis time per task) | left in queue |");
-        text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|");
-        foreach (var system in new[] { fennel, celeryThreads, celeryPrefork }.OfType<SystemResult>())
+        var drains = columns.SelectMany(s => s.Drains.Select(d => (System: s.Name, Drain: d)))
+            .Concat(raw?.Drains.Select(d => (System: "RabbitMQ.Client alone", Drain: d)) ?? []).ToList();
+        if (onRedis)
         {
-            foreach (var d in system.Drains)
+            text.AppendLine("| system | worker | fill (tasks/s) | drain (tasks/s) | second half (tasks/s) | first → last run (s) | worker start → last run (s) | RSS after (MiB) | PSS after (MiB) | worker CPU (µs/task) | Redis commands/task | Redis CPU (µs/task) | of it in the kernel | Redis commands per task (Redis time per task) | left in queue |");
+            text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|");
+            foreach (var (system, d) in drains)
             {
                 text.AppendLine(Invariant,
-                    $"| {system.Name} | {d.Configuration} | {d.Fill.Rate:N0} | {d.Rate:N0} | {d.SecondHalfRate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.MemoryAfter.RssMiB:0.0} | {d.MemoryAfter.PssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.RedisCommandsPerTask, "0.00")} | {Number(d.RedisCpuMicrosecondsPerTask, "0.0")} | {Percent(d.RedisKernelShare)} | {d.Redis?.PerTask(d.Tasks) ?? "— (not on the run's Redis)"} | {d.QueueLengthAfter} |");
+                    $"| {system} | {d.Configuration} | {d.Fill.Rate:N0} | {d.Rate:N0} | {d.SecondHalfRate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.MemoryAfter.RssMiB:0.0} | {d.MemoryAfter.PssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.RedisCommandsPerTask, "0.00")} | {Number(d.BrokerCpuMicrosecondsPerTask, "0.0")} | {Percent(d.BrokerKernelShare)} | {d.Redis?.PerTask(d.Tasks) ?? "— (not on the run's Redis)"} | {d.QueueLengthAfter} |");
+            }
+        }
+        else
+        {
+            text.AppendLine("| system | worker | fill (tasks/s) | drain (tasks/s) | second half (tasks/s) | first → last run (s) | worker start → last run (s) | RSS after (MiB) | PSS after (MiB) | worker CPU (µs/task) | RabbitMQ CPU (µs/task) | of it in the kernel | left in queue |");
+            text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+            foreach (var (system, d) in drains)
+            {
+                text.AppendLine(Invariant,
+                    $"| {system} | {d.Configuration} | {d.Fill.Rate:N0} | {d.Rate:N0} | {d.SecondHalfRate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.MemoryAfter.RssMiB:0.0} | {d.MemoryAfter.PssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.BrokerCpuMicrosecondsPerTask, "0.0")} | {Percent(d.BrokerKernelShare)} | {d.QueueLengthAfter} |");
             }
         }
         text.AppendLine();
@@ -53,21 +76,25 @@ internal static class MarkdownReport
         text.AppendLine();
         text.AppendLine("| system | method | samples (tasks/s) | median |");
         text.AppendLine("|---|---|---|--:|");
-        foreach (var s in new[] { fennel, celeryThreads, celeryPrefork }.OfType<SystemResult>())
+        var samples = columns.SelectMany(s => new[] { (s.Name, s.SingleSamples), (s.Name, s.BulkSamples) })
+            .Concat(raw is null ? [] : new[] { ("RabbitMQ.Client alone", (IReadOnlyList<EnqueueResult>)[raw.Single]), ("RabbitMQ.Client alone", raw.WindowSamples) });
+        foreach (var (name, list) in samples.Where(x => x.Item2.Count > 0))
         {
-            foreach (var samples in new[] { s.SingleSamples, s.BulkSamples }.Where(x => x.Count > 0))
-            {
-                text.AppendLine(Invariant,
-                    $"| {s.Name} | {samples[0].Method} | {string.Join(", ", samples.Select(x => x.Rate.ToString("N0", Invariant)))} | {SystemResult.MedianRate(samples):N0} |");
-            }
+            text.AppendLine(Invariant,
+                $"| {name} | {list[0].Method} | {string.Join(", ", list.Select(x => x.Rate.ToString("N0", Invariant)))} | {SystemResult.MedianRate(list):N0} |");
         }
         text.AppendLine();
+        if (raw is not null)
+        {
+            text.AppendLine(Invariant, $"RabbitMQ.Client alone sends copies of a Fennel bench.noop message ({raw.BodyBytes} bytes of body, its headers and properties, persistent).");
+            text.AppendLine();
+        }
 
         text.AppendLine("Round trips and idle memory:");
         text.AppendLine();
         text.AppendLine("| system | round trips against | p50 (ms) | p99 (ms) | mean (ms) | max (ms) | idle worker | idle RSS (MiB) | idle PSS (MiB) | processes |");
         text.AppendLine("|---|---|--:|--:|--:|--:|---|--:|--:|--:|");
-        foreach (var s in new[] { fennel, celeryThreads, celeryPrefork }.OfType<SystemResult>())
+        foreach (var s in columns)
         {
             var r = s.RoundTrip;
             text.AppendLine(Invariant,
@@ -75,11 +102,12 @@ internal static class MarkdownReport
         }
         text.AppendLine();
 
-        if (fennel is not null) AppendTargets(text, fennel, celery);
+        if (fennel is not null && onRedis) AppendRedisTargets(text, fennel, celery);
+        if (fennel is not null && !onRedis) AppendAmqpTargets(text, fennel, celery, raw);
         return text.ToString();
     }
 
-    private static IEnumerable<Row> Rows(BenchSettings settings) =>
+    private static IEnumerable<Row> Rows(BenchSettings settings, string brokerName, bool onRedis) =>
     [
         new($"Drain {settings.Tasks:N0} no-op tasks, results ignored (tasks/s, first run → last run; best worker)",
             s => $"{s.BestDrain.Rate:N0} ({s.BestDrain.Configuration})", s => s.BestDrain.Rate, HigherIsBetter: true),
@@ -94,24 +122,26 @@ internal static class MarkdownReport
         new("Worker RSS idle (MiB)", s => $"{s.Idle.RssMiB:0.0}", s => s.Idle.RssMiB, false),
         new("Worker RSS after the drain (MiB)", s => $"{s.BestDrain.MemoryAfter.RssMiB:0.0}", s => s.BestDrain.MemoryAfter.RssMiB, false),
         new("Worker CPU per task in the drain (µs)", s => $"{s.BestDrain.WorkerCpuMicrosecondsPerTask:0.0}", s => s.BestDrain.WorkerCpuMicrosecondsPerTask, false),
-        new("Redis commands per task in the drain", s => Number(s.BestDrain.RedisCommandsPerTask, "0.00"), s => s.BestDrain.RedisCommandsPerTask, false),
-        new("Redis CPU per task in the drain (µs)", s => Number(s.BestDrain.RedisCpuMicrosecondsPerTask, "0.0"), s => s.BestDrain.RedisCpuMicrosecondsPerTask, false),
+        .. onRedis
+            ? new[] { new Row("Redis commands per task in the drain", s => Number(s.BestDrain.RedisCommandsPerTask, "0.00"), s => s.BestDrain.RedisCommandsPerTask, false) }
+            : [],
+        new($"{brokerName} CPU per task in the drain (µs)", s => Number(s.BestDrain.BrokerCpuMicrosecondsPerTask, "0.0"), s => s.BestDrain.BrokerCpuMicrosecondsPerTask, false),
     ];
 
-    private static string Ratio(Row row, SystemResult? fennel, IEnumerable<SystemResult?> celery)
+    private static string Ratio(Row row, SystemResult? fennel, IEnumerable<SystemResult> celery)
     {
         if (fennel is null) return "—";
         var ours = row.Value(fennel);
-        var theirs = celery.OfType<SystemResult>().Select(row.Value).Where(v => !double.IsNaN(v)).ToList();
+        var theirs = celery.Select(row.Value).Where(v => !double.IsNaN(v)).ToList();
         if (double.IsNaN(ours) || theirs.Count == 0) return "—";
         var best = row.HigherIsBetter ? theirs.Max() : theirs.Min();
         var ratio = row.HigherIsBetter ? ours / best : best / ours;
         return ratio.ToString("0.0", Invariant) + "×";
     }
 
-    private static void AppendTargets(StringBuilder text, SystemResult fennel, IEnumerable<SystemResult?> celery)
+    private static void AppendRedisTargets(StringBuilder text, SystemResult fennel, IEnumerable<SystemResult> celery)
     {
-        var bestCelery = celery.OfType<SystemResult>().Select(s => s.BestDrain.Rate).DefaultIfEmpty(double.NaN).Max();
+        var bestCelery = celery.Select(s => s.BestDrain.Rate).DefaultIfEmpty(double.NaN).Max();
         var drain = fennel.BestDrain.Rate;
         text.AppendLine("Targets (issue, 2-core machine):");
         text.AppendLine();
@@ -122,6 +152,25 @@ internal static class MarkdownReport
         Target(text, $"round trip p50 ≤ 0.5 ms: {fennel.RoundTrip.P50Milliseconds:0.000} ms", fennel.RoundTrip.P50Milliseconds <= 0.5);
         Target(text, $"round trip p99 ≤ 2 ms: {fennel.RoundTrip.P99Milliseconds:0.000} ms", fennel.RoundTrip.P99Milliseconds <= 2);
         Target(text, $"idle RSS ≤ 46 MiB: {fennel.Idle.RssMiB:0.0} MiB", fennel.Idle.RssMiB <= 46);
+        text.AppendLine();
+    }
+
+    private static void AppendAmqpTargets(StringBuilder text, SystemResult fennel, IReadOnlyList<SystemResult> celery, RawResult? raw)
+    {
+        var drain = fennel.BestDrain.Rate;
+        text.AppendLine("Targets (issue, 2-core machine, RabbitMQ):");
+        text.AppendLine();
+        if (celery.Count > 0)
+        {
+            var best = celery.MaxBy(s => s.BestDrain.Rate)!;
+            Target(text, $"drain ≥ 4× the best Celery drain ({best.Name}, {best.BestDrain.Configuration}: {best.BestDrain.Rate:N0}/s): {drain:N0}/s, {drain / best.BestDrain.Rate:0.0}×",
+                drain >= 4 * best.BestDrain.Rate);
+        }
+        if (raw?.AckEachDrain is { } ceiling)
+        {
+            Target(text, $"drain ≥ 70 % of RabbitMQ.Client's consume + ack ({ceiling.Rate:N0}/s, {ceiling.Configuration}): {drain:N0}/s, {drain / ceiling.Rate:0%}",
+                drain >= 0.7 * ceiling.Rate);
+        }
         text.AppendLine();
     }
 

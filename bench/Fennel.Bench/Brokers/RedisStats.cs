@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Fennel.Bench.Redis;
+namespace Fennel.Bench.Brokers;
 
 /// <summary>
 /// A snapshot of <c>INFO commandstats</c> and <c>INFO cpu</c>: calls and time per command, and the server's CPU seconds

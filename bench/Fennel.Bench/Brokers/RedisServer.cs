@@ -1,17 +1,15 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Fennel.Bench.Processes;
 using StackExchange.Redis;
 
-namespace Fennel.Bench.Redis;
+namespace Fennel.Bench.Brokers;
 
 /// <summary>
 /// The one redis-server both systems use in a run: a private one started on a free loopback port with persistence off,
 /// or one given by URL (its database is flushed between measurements). Gives the run what it needs to watch the broker:
 /// queue lengths, command counts and CPU time.
 /// </summary>
-internal sealed class RedisServer : IAsyncDisposable
+internal sealed class RedisServer : IBenchBroker
 {
     private readonly ConnectionMultiplexer _connection;
     private readonly ChildProcess? _process;
@@ -37,11 +35,23 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <summary>The server's version, e.g. 7.0.15.</summary>
     public string Version => Server.Version.ToString();
 
+    public string Kind => "redis";
+
+    public string Description => $"redis-server {Version}";
+
+    public string FennelBroker => Url;
+
+    public string FennelResults => Url;
+
+    public string CeleryBroker => Url;
+
+    public string CeleryBackend => Url;
+
     /// <summary>Starts a private redis-server: loopback only, a free port, no RDB snapshots, no AOF.</summary>
     public static async Task<RedisServer> StartAsync(string redisServer, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("fennel-bench-redis.").FullName;
-        var port = FreeLoopbackPort();
+        var port = LoopbackPort.Free();
         var process = ChildProcess.Start("redis-server", redisServer,
             ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", directory, "--daemonize", "no"]);
@@ -74,8 +84,16 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <summary>Deletes every key of the run's database: queues, results, kombu's bindings.</summary>
     public Task FlushAsync() => Database.ExecuteAsync("FLUSHDB");
 
+    public Task ResetAsync() => FlushAsync();
+
     /// <summary>The length of a Redis list (a kombu queue is one).</summary>
-    public Task<long> ListLengthAsync(string key) => Database.ListLengthAsync(key);
+    public Task<long> QueueLengthAsync(string queue) => Database.ListLengthAsync(queue);
+
+    public async Task<BrokerSnapshot> SnapshotAsync()
+    {
+        var stats = await StatsAsync();
+        return new BrokerSnapshot(TimeSpan.FromSeconds(stats.UserSeconds), TimeSpan.FromSeconds(stats.SystemSeconds), stats);
+    }
 
     /// <summary>Command counts and CPU time of the server so far.</summary>
     public async Task<RedisStats> StatsAsync()
@@ -100,12 +118,5 @@ internal sealed class RedisServer : IAsyncDisposable
     {
         var options = new ConfigurationOptions { EndPoints = { { host, port } }, Password = password, AllowAdmin = true, AbortOnConnectFail = true };
         return await ConnectionMultiplexer.ConnectAsync(options);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Fennel.Bench.Redis;
+namespace Fennel.Bench.Brokers;
 
 /// <summary>
 /// What the broker did during a measurement: commands by name with their time, and its CPU time in user mode (commands
