@@ -42,6 +42,12 @@ internal sealed record BenchSettings
     /// <summary>No-op tasks per drain and per enqueue measurement. <value>Default: 20,000.</value></summary>
     public int Tasks { get; init; } = 20_000;
 
+    /// <summary>Tasks per enqueue measurement (not the drains' fills). <value>Default: <see cref="Tasks"/>.</value></summary>
+    public int? EnqueueTasks { get; init; }
+
+    /// <summary>Tasks per enqueue measurement in force.</summary>
+    public int EnqueueCount => EnqueueTasks ?? Tasks;
+
     /// <summary>Tasks per <c>SendBatchAsync</c> call. <value>Default: 1,000.</value></summary>
     public int BatchSize { get; init; } = 1_000;
 
@@ -106,6 +112,7 @@ internal sealed record BenchSettings
         new(["--fennel-broker"], "Fennel's broker and result store if not the run's Redis, e.g. sqlite:////tmp/bench.db", "URL"),
         new(["--systems"], "Columns to measure, comma-separated (default: fennel,celery-threads,celery-prefork,celery-solo,raw; celery-solo and raw on amqp only)", "LIST"),
         new(["--tasks"], "No-op tasks per drain and per enqueue measurement (default 20000)", "N"),
+        new(["--enqueue-tasks"], "Tasks per enqueue measurement, when not --tasks (e.g. fewer, to profile long drains)", "N"),
         new(["--batch-size"], "Tasks per SendBatchAsync call (default 1000)", "N"),
         new(["--round-trips"], "Sequential round trips measured (default 1000)", "N"),
         new(["--warmup"], "Seconds of the same calls, unmeasured, before each client measurement (default 3)", "SECONDS"),
@@ -149,6 +156,7 @@ internal sealed record BenchSettings
             FennelBroker = command.Get("fennel-broker"),
             Systems = [.. AllSystems.Where(systems.Contains)],
             Tasks = command.GetInt("tasks", min: 1) ?? defaults.Tasks,
+            EnqueueTasks = command.GetInt("enqueue-tasks", min: 1),
             BatchSize = command.GetInt("batch-size", min: 1) ?? defaults.BatchSize,
             RoundTrips = command.GetInt("round-trips", min: 1) ?? defaults.RoundTrips,
             Warmup = command.GetSeconds("warmup") ?? defaults.Warmup,

@@ -41,12 +41,12 @@ internal sealed class CeleryBench(BenchSettings settings, IBenchBroker broker, P
             PythonCelery.IsReadyLine, settings.Settle, cancellationToken);
         log.Detail(idle.ToString());
 
-        log.Step($"{name}: enqueue {settings.Tasks} no-op tasks with apply_async, one at a time");
-        var single = await celery.EnqueueAsync(settings.Tasks, "loop", settings.Warmup, cancellationToken);
+        log.Step($"{name}: enqueue {settings.EnqueueCount} no-op tasks with apply_async, one at a time");
+        var single = await celery.EnqueueAsync(settings.EnqueueCount, "loop", settings.Warmup, cancellationToken);
         log.Result(single);
         await broker.ResetAsync();
-        log.Step($"{name}: enqueue {settings.Tasks} no-op tasks with group(...).apply_async()");
-        var bulk = await celery.EnqueueAsync(settings.Tasks, "group", settings.Warmup, cancellationToken);
+        log.Step($"{name}: enqueue {settings.EnqueueCount} no-op tasks with group(...).apply_async()");
+        var bulk = await celery.EnqueueAsync(settings.EnqueueCount, "group", settings.Warmup, cancellationToken);
         log.Result(bulk);
         await broker.ResetAsync();
 

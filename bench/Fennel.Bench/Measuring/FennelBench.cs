@@ -35,12 +35,12 @@ internal sealed class FennelBench(BenchSettings settings, IBenchBroker broker, R
             var idle = await IdleMemory.MeasureAsync(StartWorker(primary, "info", probe: null), IsReadyLine, settings.Settle, cancellationToken);
             log.Detail(idle.ToString());
 
-            log.Step($"Fennel: enqueue {settings.Tasks} no-op tasks with DelayAsync, each awaited");
+            log.Step($"Fennel: enqueue {settings.EnqueueCount} no-op tasks with DelayAsync, each awaited");
             var single = await EnqueueOneByOneAsync(app, tasks, cancellationToken);
             log.Result(single);
             await app.Client.PurgeAsync(Queue, cancellationToken);
-            log.Step($"Fennel: enqueue {settings.Tasks} no-op tasks with SendBatchAsync, {settings.BatchSize} per call");
-            var bulk = await EnqueueInBatchesAsync(app, cancellationToken);
+            log.Step($"Fennel: enqueue {settings.EnqueueCount} no-op tasks with SendBatchAsync, {settings.BatchSize} per call");
+            var bulk = await EnqueueInBatchesAsync(app, settings.EnqueueCount, cancellationToken);
             log.Result(bulk);
             await app.Client.PurgeAsync(Queue, cancellationToken);
 
@@ -48,7 +48,7 @@ internal sealed class FennelBench(BenchSettings settings, IBenchBroker broker, R
             LatencyResult? roundTrips = null;
             foreach (var concurrency in settings.FennelConcurrency)
             {
-                var fill = await EnqueueInBatchesAsync(app, cancellationToken);
+                var fill = await EnqueueInBatchesAsync(app, settings.Tasks, cancellationToken);
                 await ExpectQueuedAsync(app, settings.Tasks);
                 log.Step($"Fennel: drain {settings.Tasks} with a worker process, async -c {concurrency} (queue filled at {fill.Rate:N0} tasks/s)");
                 var (drain, worker) = await DrainMeasurement.RunAsync($"async -c {concurrency}", fill,
@@ -96,11 +96,11 @@ internal sealed class FennelBench(BenchSettings settings, IBenchBroker broker, R
         });
 
         var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < settings.Tasks; i++) await tasks.NoOp.DelayAsync(cancellationToken: cancellationToken);
-        return new EnqueueResult("DelayAsync, each awaited", settings.Tasks, Stopwatch.GetElapsedTime(started));
+        for (var i = 0; i < settings.EnqueueCount; i++) await tasks.NoOp.DelayAsync(cancellationToken: cancellationToken);
+        return new EnqueueResult("DelayAsync, each awaited", settings.EnqueueCount, Stopwatch.GetElapsedTime(started));
     }
 
-    private async Task<EnqueueResult> EnqueueInBatchesAsync(FennelApp app, CancellationToken cancellationToken)
+    private async Task<EnqueueResult> EnqueueInBatchesAsync(FennelApp app, int count, CancellationToken cancellationToken)
     {
         var warmup = new CallOptions { Queue = WarmupQueue };
         await WarmUpAsync(async () =>
@@ -111,13 +111,13 @@ internal sealed class FennelBench(BenchSettings settings, IBenchBroker broker, R
         });
 
         var started = Stopwatch.GetTimestamp();
-        for (var sent = 0; sent < settings.Tasks; sent += settings.BatchSize)
+        for (var sent = 0; sent < count; sent += settings.BatchSize)
         {
-            var calls = new TaskCall[Math.Min(settings.BatchSize, settings.Tasks - sent)];
+            var calls = new TaskCall[Math.Min(settings.BatchSize, count - sent)];
             for (var i = 0; i < calls.Length; i++) calls[i] = new TaskCall(BenchTasks.NoOpName);
             await app.Client.SendBatchAsync(calls, cancellationToken);
         }
-        return new EnqueueResult($"SendBatchAsync, {settings.BatchSize} per call", settings.Tasks, Stopwatch.GetElapsedTime(started));
+        return new EnqueueResult($"SendBatchAsync, {settings.BatchSize} per call", count, Stopwatch.GetElapsedTime(started));
     }
 
     private async Task<LatencyResult> RoundTripsAsync(BenchTasks tasks, CancellationToken cancellationToken)

@@ -34,23 +34,25 @@ internal sealed class RawBench(BenchSettings settings, RabbitMQNode node, RunLog
         }
         log.Detail($"message: {body.Length} bytes of body, {properties.Headers?.Count ?? 0} headers, delivery mode {(int)properties.DeliveryMode}");
 
-        log.Step($"Raw RabbitMQ.Client: publish {settings.Tasks}, each confirm awaited");
+        log.Step($"Raw RabbitMQ.Client: publish {settings.EnqueueCount}, each confirm awaited");
         await WarmUpAsync(() => PublishAsync(channel, WarmupQueue, properties, body, 100, window: 1, cancellationToken), channel, cancellationToken);
-        var single = await MeasureAsync("BasicPublishAsync, each confirm awaited", () => PublishAsync(channel, Queue, properties, body, settings.Tasks, 1, cancellationToken));
+        var single = await MeasureAsync("BasicPublishAsync, each confirm awaited", () => PublishAsync(channel, Queue, properties, body, settings.EnqueueCount, 1, cancellationToken), settings.EnqueueCount);
         log.Result(single);
         await node.ResetAsync();
         var windowed = $"BasicPublishAsync, confirms in a window of {settings.RawConfirmWindow}";
-        log.Step($"Raw RabbitMQ.Client: publish {settings.Tasks}, confirms in a window of {settings.RawConfirmWindow}");
+        log.Step($"Raw RabbitMQ.Client: publish {settings.EnqueueCount}, confirms in a window of {settings.RawConfirmWindow}");
         await WarmUpAsync(() => PublishAsync(channel, WarmupQueue, properties, body, settings.RawConfirmWindow * 4, settings.RawConfirmWindow, cancellationToken),
             channel, cancellationToken);
-        var bulk = await MeasureAsync(windowed, () => PublishAsync(channel, Queue, properties, body, settings.Tasks, settings.RawConfirmWindow, cancellationToken));
+        var bulk = await MeasureAsync(windowed, () => PublishAsync(channel, Queue, properties, body, settings.EnqueueCount, settings.RawConfirmWindow, cancellationToken),
+            settings.EnqueueCount);
         log.Result(bulk);
         await node.ResetAsync();
 
         var drains = new List<DrainResult>();
         foreach (var ackEvery in settings.RawAckEvery)
         {
-            var fill = await MeasureAsync(windowed, () => PublishAsync(channel, Queue, properties, body, settings.Tasks, settings.RawConfirmWindow, cancellationToken));
+            var fill = await MeasureAsync(windowed, () => PublishAsync(channel, Queue, properties, body, settings.Tasks, settings.RawConfirmWindow, cancellationToken),
+                settings.Tasks);
             var queued = await node.QueueLengthAsync(Queue);
             if (queued != settings.Tasks) throw new InvalidOperationException($"The queue '{Queue}' holds {queued} messages after the fill, not {settings.Tasks}.");
             var configuration = $"prefetch {settings.RawPrefetch}, " + (ackEvery == 1 ? "each ack alone" : $"ack multiple every {ackEvery}");
@@ -99,11 +101,11 @@ internal sealed class RawBench(BenchSettings settings, RabbitMQNode node, RunLog
         foreach (var task in inFlight) if (task is not null) await task;
     }
 
-    private async Task<EnqueueResult> MeasureAsync(string method, Func<Task> publish)
+    private static async Task<EnqueueResult> MeasureAsync(string method, Func<Task> publish, int count)
     {
         var started = Stopwatch.GetTimestamp();
         await publish();
-        return new EnqueueResult(method, settings.Tasks, Stopwatch.GetElapsedTime(started));
+        return new EnqueueResult(method, count, Stopwatch.GetElapsedTime(started));
     }
 
     private async Task WarmUpAsync(Func<Task> round, IChannel channel, CancellationToken cancellationToken)
