@@ -121,18 +121,23 @@ public sealed partial class RabbitMQTransport
         return deliveries;
     }
 
-    /// <summary>Opens the consumer channel when there is none, raises the prefetch when more is asked, and starts a consumer per new queue.</summary>
+    /// <summary>
+    /// Opens the consumer channel when there is none, raises the prefetch when more is asked, and starts a consumer per
+    /// new queue. The prefetch is lowered only when the caller wants less than half of it: held + asked moves by a few
+    /// messages on every fetch of a busy worker (a slot is freed just after its ack), and following each move would cost
+    /// a <c>basic.qos</c> round trip and a gathering wait per fetch.
+    /// </summary>
     /// <returns>True when something changed: the broker may be sending more now.</returns>
     private async Task<bool> EnsureConsumingAsync(IReadOnlyList<string> queues, int maxMessages, CancellationToken cancellationToken)
     {
         var wanted = (ushort)Math.Clamp(maxMessages, 1, ushort.MaxValue);
-        if (_consumer is { IsOpen: true } && wanted == _prefetchWanted && queues.All(_consumerTags.ContainsKey)) return false;
+        if (_consumer is { IsOpen: true } && IsCloseEnough(wanted) && queues.All(_consumerTags.ContainsKey)) return false;
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             foreach (var queue in queues) _consumedQueues.Add(queue);
             var grew = wanted > _prefetchWanted;
-            _prefetchWanted = wanted;
+            if (!IsCloseEnough(wanted)) _prefetchWanted = wanted;
             return await StartConsumersAsync(cancellationToken).ConfigureAwait(false) || grew;
         }
         finally
@@ -140,6 +145,9 @@ public sealed partial class RabbitMQTransport
             _consumerGate.Release();
         }
     }
+
+    /// <summary>The prefetch in force covers <paramref name="wanted"/> and is less than twice it.</summary>
+    private bool IsCloseEnough(ushort wanted) => wanted <= _prefetchWanted && wanted * 2 > _prefetchWanted;
 
     /// <summary>Brings the consumer channel in line with what is wanted. Call under <see cref="_consumerGate"/>.</summary>
     /// <returns>True when a consumer was started.</returns>
