@@ -37,7 +37,9 @@ import json
 import sys
 import time
 
+from celery import states
 from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import ResultSet
 
 from interop_app import create_app, require_supported
 
@@ -61,7 +63,10 @@ def main():
 
     sent = [send(app, call) for call in calls]
     deadline = time.monotonic() + options.timeout
-    results = [wait(app, call, result, sent_at, sent_clock, deadline) for call, result, sent_at, sent_clock in sent]
+    if app.conf.result_backend.startswith('rpc://'):
+        results = wait_rpc(app, sent, deadline)
+    else:
+        results = [wait(app, call, result, sent_at, sent_clock, deadline) for call, result, sent_at, sent_clock in sent]
     json.dump({'broker': options.broker, 'queue': app.conf.task_default_queue, 'results': results},
               sys.stdout, ensure_ascii=False)
     sys.stdout.write('\n')
@@ -113,7 +118,30 @@ def wait(app, call, result, sent_at, sent_clock, deadline):
             result.get(timeout=max(deadline - time.monotonic(), 0.001), propagate=False, interval=0.05)
         except CeleryTimeoutError:
             timed_out = True
-    ready_after = time.monotonic() - sent_clock
+    return report_of(app, call, result, sent_at, timed_out, time.monotonic() - sent_clock)
+
+
+def wait_rpc(app, sent, deadline):
+    """rpc://: waits for all results at once, consuming the reply queue, and notes when each arrived. One get() after
+    another would often stall a second per result on Celery's drain interval, and ready() polls with basic_get, which
+    fails past 1,000 waiting results."""
+    arrived = {}
+
+    def on_message(meta):
+        if meta.get('status') in states.READY_STATES:
+            arrived.setdefault(meta.get('task_id'), time.monotonic())
+
+    results = ResultSet([result for _, result, _, _ in sent], app=app)
+    try:
+        results.join_native(timeout=max(deadline - time.monotonic(), 0.001), propagate=False, interval=0.05, on_message=on_message)
+    except CeleryTimeoutError:
+        pass
+    now = time.monotonic()
+    return [report_of(app, call, result, sent_at, result.id not in arrived and not result.ready(), arrived.get(result.id, now) - sent_clock)
+            for call, result, sent_at, sent_clock in sent]
+
+
+def report_of(app, call, result, sent_at, timed_out, ready_after):
     report = {
         'key': call['key'],
         'task': call['task'],
