@@ -82,5 +82,15 @@ internal sealed class HeaderFilteringTcpClient : ITcpClient
         _inner.Dispose();
     }
 
-    private void Report(int channel, string header) => Log.Int64HeaderRewritten(_logger, channel, header);
+    /// <summary>
+    /// Logs each rewritten header: the first time a header name is seen (per process) as a warning, after that at debug
+    /// level, so a producer that always sends one does not flood the log.
+    /// </summary>
+    private void Report(int channel, string header)
+    {
+        if (ReportedHeaders.Count < 1000 && ReportedHeaders.TryAdd(header, true)) Log.Int64HeaderRewritten(_logger, channel, header);
+        else Log.Int64HeaderRewrittenAgain(_logger, channel, header);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> ReportedHeaders = new(StringComparer.Ordinal);
 }
