@@ -27,8 +27,8 @@ public sealed partial class RabbitMQTransport
     /// <summary>
     /// Takes up to <paramref name="maxMessages"/> messages pushed by the broker for <paramref name="queues"/>, highest
     /// priority first. The first fetch for a queue starts its consumer. The broker's prefetch (channel-wide, as Celery
-    /// sets it) is what the caller holds plus what it asks for now, so a worker asking for its free slots keeps exactly
-    /// its prefetch in flight. While the connection is being recovered the fetch waits instead of failing, so the worker
+    /// sets it) is the most the caller has held plus asked for at once, so a worker asking for its free slots keeps
+    /// exactly its prefetch in flight. While the connection is being recovered the fetch waits instead of failing, so the worker
     /// resumes the moment it is back.
     /// </summary>
     public async Task<IReadOnlyList<Delivery>> FetchAsync(IReadOnlyList<string> queues, int maxMessages, TimeSpan lease, TimeSpan wait,
@@ -126,13 +126,14 @@ public sealed partial class RabbitMQTransport
     private async Task<bool> EnsureConsumingAsync(IReadOnlyList<string> queues, int maxMessages, CancellationToken cancellationToken)
     {
         var wanted = (ushort)Math.Clamp(maxMessages, 1, ushort.MaxValue);
-        if (_consumer is { IsOpen: true } && wanted == _prefetchWanted && queues.All(_consumerTags.ContainsKey)) return false;
+        if (_consumer is { IsOpen: true } && wanted <= _prefetchWanted && queues.All(_consumerTags.ContainsKey)) return false;
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             foreach (var queue in queues) _consumedQueues.Add(queue);
+            // Only ever raised: a worker's window (held + asked) stays at its prefetch, and a basic.qos per fetch would cost a round trip.
             var grew = wanted > _prefetchWanted;
-            _prefetchWanted = wanted;
+            if (grew) _prefetchWanted = wanted;
             return await StartConsumersAsync(cancellationToken).ConfigureAwait(false) || grew;
         }
         finally
