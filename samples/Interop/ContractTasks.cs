@@ -6,7 +6,7 @@ using Fennel.Tasks;
 namespace Interop;
 
 /// <summary>
-/// The interop contract: seven tasks whose names, arguments, results and failures are the same in .NET and in Python
+/// The interop contract: eight tasks whose names, arguments, results and failures are the same in .NET and in Python
 /// (test/Fennel.Interop.Tests/python/interop_tasks.py), so either kind of worker can serve a call from either kind of
 /// client. Numbers follow Python (see <see cref="PythonNumber"/>); failures are stored as Python's built-in exceptions.
 /// </summary>
@@ -47,6 +47,9 @@ internal static class ContractTasks
             if (context.Retries == 0) throw context.Retry(new RuntimeError("first attempt fails"), countdown: TimeSpan.FromSeconds(1));
             return x;
         }, new TaskOptions { MaxRetries = 3 });
+
+        // header(name) -> the value of the custom message header `name` (apply_async(headers={...}), CallOptions.Headers), or None.
+        app.Task<string, JsonNode?>("tasks.header", (string name, TaskContext context) => context.Message.ExtraHeaders[name]?.DeepClone());
 
         // sleep(seconds) -> seconds, as given (an int stays an int); cancelled by a cold shutdown or a soft time limit.
         app.Task<JsonNode?, JsonNode?>("tasks.sleep", async (JsonNode? seconds, CancellationToken cancellationToken) =>

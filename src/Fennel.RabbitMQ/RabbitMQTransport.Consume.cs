@@ -27,8 +27,8 @@ public sealed partial class RabbitMQTransport
     /// <summary>
     /// Takes up to <paramref name="maxMessages"/> messages pushed by the broker for <paramref name="queues"/>, highest
     /// priority first. The first fetch for a queue starts its consumer. The broker's prefetch (channel-wide, as Celery
-    /// sets it) is what the caller holds plus what it asks for now, so a worker asking for its free slots keeps exactly
-    /// its prefetch in flight. While the connection is being recovered the fetch waits instead of failing, so the worker
+    /// sets it) is the most the caller has held plus asked for at once, so a worker asking for its free slots keeps
+    /// exactly its prefetch in flight. While the connection is being recovered the fetch waits instead of failing, so the worker
     /// resumes the moment it is back.
     /// </summary>
     public async Task<IReadOnlyList<Delivery>> FetchAsync(IReadOnlyList<string> queues, int maxMessages, TimeSpan lease, TimeSpan wait,
@@ -121,23 +121,19 @@ public sealed partial class RabbitMQTransport
         return deliveries;
     }
 
-    /// <summary>
-    /// Opens the consumer channel when there is none, raises the prefetch when more is asked, and starts a consumer per
-    /// new queue. The prefetch is lowered only when the caller wants less than half of it: held + asked moves by a few
-    /// messages on every fetch of a busy worker (a slot is freed just after its ack), and following each move would cost
-    /// a <c>basic.qos</c> round trip and a gathering wait per fetch.
-    /// </summary>
+    /// <summary>Opens the consumer channel when there is none, raises the prefetch when more is asked, and starts a consumer per new queue.</summary>
     /// <returns>True when something changed: the broker may be sending more now.</returns>
     private async Task<bool> EnsureConsumingAsync(IReadOnlyList<string> queues, int maxMessages, CancellationToken cancellationToken)
     {
         var wanted = (ushort)Math.Clamp(maxMessages, 1, ushort.MaxValue);
-        if (_consumer is { IsOpen: true } && IsCloseEnough(wanted) && queues.All(_consumerTags.ContainsKey)) return false;
+        if (_consumer is { IsOpen: true } && wanted <= _prefetchWanted && queues.All(_consumerTags.ContainsKey)) return false;
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             foreach (var queue in queues) _consumedQueues.Add(queue);
+            // Only ever raised: a worker's window (held + asked) stays at its prefetch, and a basic.qos per fetch would cost a round trip.
             var grew = wanted > _prefetchWanted;
-            if (!IsCloseEnough(wanted)) _prefetchWanted = wanted;
+            if (grew) _prefetchWanted = wanted;
             return await StartConsumersAsync(cancellationToken).ConfigureAwait(false) || grew;
         }
         finally
@@ -145,9 +141,6 @@ public sealed partial class RabbitMQTransport
             _consumerGate.Release();
         }
     }
-
-    /// <summary>The prefetch in force covers <paramref name="wanted"/> and is less than twice it.</summary>
-    private bool IsCloseEnough(ushort wanted) => wanted <= _prefetchWanted && wanted * 2 > _prefetchWanted;
 
     /// <summary>Brings the consumer channel in line with what is wanted. Call under <see cref="_consumerGate"/>.</summary>
     /// <returns>True when a consumer was started.</returns>

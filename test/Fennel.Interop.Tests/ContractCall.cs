@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fennel.Calling;
 using Fennel.Tasks;
@@ -29,8 +30,8 @@ internal sealed record ContractCall(string Key, string Task, string ArgsJson, Co
     /// <summary>The message priority, 0–9.</summary>
     public int? Priority { get; init; }
 
-    /// <summary>Custom headers, sent at the top level of the message headers.</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+    /// <summary>Custom headers, sent at the top level of the message headers: strings and integers.</summary>
+    public IReadOnlyDictionary<string, object>? Headers { get; init; }
 
     /// <summary>The call as send_tasks.py reads it: <c>{"key", "task", "args", "kwargs", "countdown", "eta_in", ...}</c>.</summary>
     public JsonObject ToCeleryCall()
@@ -46,7 +47,7 @@ internal sealed record ContractCall(string Key, string Task, string ArgsJson, Co
         if (EtaIn is { } etaIn) call["eta_in"] = etaIn.TotalSeconds;
         if (ExpiresIn is { } expiresIn) call["expires_in"] = expiresIn.TotalSeconds;
         if (Priority is { } priority) call["priority"] = priority;
-        if (Headers is not null) call["headers"] = new JsonObject(Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value)));
+        if (Headers is not null) call["headers"] = new JsonObject(Headers.Select(h => KeyValuePair.Create(h.Key, JsonSerializer.SerializeToNode(h.Value))));
         return call;
     }
 

@@ -2,6 +2,8 @@
 
     /usr/bin/python3 send_tasks.py --broker redis://127.0.0.1:6379/2 --result-backend redis://127.0.0.1:6379/2 \\
         --queue interop --timeout 60 < calls.json
+    /usr/bin/python3 send_tasks.py --broker amqp://guest:guest@127.0.0.1:5672/interop --result-backend rpc:// \\
+        --queue interop --timeout 60 < calls.json
 
 The calls (stdin, or --calls FILE) are a JSON list; each call is an object:
 
@@ -20,30 +22,34 @@ any size stay exact. The Fennel interop tests (test/Fennel.Interop.Tests) write 
         "timed_out",                                 # true when it was not ready within --timeout
         "result", "result_type",                     # the value and its Python type name (int, float, dict, ...)
         "exception": {"type", "module", "args"},     # for FAILURE and REVOKED, as AsyncResult rebuilt it
-        "meta",                                      # celery-task-meta-<id> exactly as stored in Redis
-        "sent_at", "date_done",                      # ISO-8601 UTC
+        "meta",                                      # celery-task-meta-<id> exactly as stored in Redis; with rpc://
+                                                     # the last result message received for the task (no date_done)
+        "sent_at", "date_done",                      # ISO-8601 UTC (date_done null with rpc://)
         "ready_after"}]}                             # seconds from sending to the client seeing the result
 
-Logs go to stderr. Exit codes: 0 the report was printed (whatever the task outcomes), 1 the broker or the result
-backend is not Redis, 2 the calls cannot be read.
+Logs go to stderr. Exit codes: 0 the report was printed (whatever the task outcomes), 1 the broker is neither Redis
+nor RabbitMQ or the result backend neither Redis nor rpc://, 2 the calls cannot be read.
 """
 import argparse
+import copy
 import datetime as dt
 import json
 import sys
 import time
 
+from celery import states
 from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import ResultSet
 
-from interop_app import create_app, require_redis
+from interop_app import create_app, require_supported
 
 KNOWN_KEYS = {'key', 'task', 'args', 'kwargs', 'countdown', 'eta_in', 'expires_in', 'priority', 'headers', 'queue'}
 
 
 def main():
     parser = argparse.ArgumentParser(description='Send Celery task calls by name and report every result as JSON.')
-    parser.add_argument('--broker', required=True, help='redis://HOST:PORT/DB')
-    parser.add_argument('--result-backend', required=True, help='redis://HOST:PORT/DB')
+    parser.add_argument('--broker', required=True, help='redis://HOST:PORT/DB or amqp://USER:PASSWORD@HOST:PORT/VHOST')
+    parser.add_argument('--result-backend', required=True, help='redis://HOST:PORT/DB, or rpc:// with an amqp:// broker')
     parser.add_argument('--queue', default=None, help='queue for calls that name none (default: INTEROP_QUEUE or interop)')
     parser.add_argument('--timeout', type=float, default=60.0, help='seconds to wait for all results together')
     parser.add_argument('--calls', default='-', help='JSON file with the calls; - for stdin (default)')
@@ -51,11 +57,16 @@ def main():
 
     calls = read_calls(options.calls)
     app = create_app(options.broker, options.result_backend, options.queue)
-    require_redis(app)
+    require_supported(app)
+    if app.conf.result_backend.startswith('rpc://'):
+        keep_rpc_messages(app.backend)
 
     sent = [send(app, call) for call in calls]
     deadline = time.monotonic() + options.timeout
-    results = [wait(app, call, result, sent_at, sent_clock, deadline) for call, result, sent_at, sent_clock in sent]
+    if app.conf.result_backend.startswith('rpc://'):
+        results = wait_rpc(app, sent, deadline)
+    else:
+        results = [wait(app, call, result, sent_at, sent_clock, deadline) for call, result, sent_at, sent_clock in sent]
     json.dump({'broker': options.broker, 'queue': app.conf.task_default_queue, 'results': results},
               sys.stdout, ensure_ascii=False)
     sys.stdout.write('\n')
@@ -107,7 +118,30 @@ def wait(app, call, result, sent_at, sent_clock, deadline):
             result.get(timeout=max(deadline - time.monotonic(), 0.001), propagate=False, interval=0.05)
         except CeleryTimeoutError:
             timed_out = True
-    ready_after = time.monotonic() - sent_clock
+    return report_of(app, call, result, sent_at, timed_out, time.monotonic() - sent_clock)
+
+
+def wait_rpc(app, sent, deadline):
+    """rpc://: waits for all results at once, consuming the reply queue, and notes when each arrived. One get() after
+    another would often stall a second per result on Celery's drain interval, and ready() polls with basic_get, which
+    fails past 1,000 waiting results."""
+    arrived = {}
+
+    def on_message(meta):
+        if meta.get('status') in states.READY_STATES:
+            arrived.setdefault(meta.get('task_id'), time.monotonic())
+
+    results = ResultSet([result for _, result, _, _ in sent], app=app)
+    try:
+        results.join_native(timeout=max(deadline - time.monotonic(), 0.001), propagate=False, interval=0.05, on_message=on_message)
+    except CeleryTimeoutError:
+        pass
+    now = time.monotonic()
+    return [report_of(app, call, result, sent_at, result.id not in arrived and not result.ready(), arrived.get(result.id, now) - sent_clock)
+            for call, result, sent_at, sent_clock in sent]
+
+
+def report_of(app, call, result, sent_at, timed_out, ready_after):
     report = {
         'key': call['key'],
         'task': call['task'],
@@ -129,8 +163,27 @@ def wait(app, call, result, sent_at, sent_clock, deadline):
     return report
 
 
+RPC_MESSAGES = {}
+
+
+def keep_rpc_messages(backend):
+    """rpc:// stores nothing: keep a copy of every result message as the worker sent it, before Celery turns an
+    exception's dict into an exception object. Every message passes through meta_from_decoded, polled or consumed."""
+    decode = backend.meta_from_decoded
+
+    def keep(meta):
+        # The same dict may come back once decoded (its result an exception object by then): keep the raw copy.
+        if isinstance(meta, dict) and 'task_id' in meta and not isinstance(meta.get('result'), BaseException):
+            RPC_MESSAGES[meta['task_id']] = copy.deepcopy(meta)
+        return decode(meta)
+
+    backend.meta_from_decoded = keep
+
+
 def stored_meta(app, task_id):
-    """The result exactly as the worker stored it (None while there is none)."""
+    """The result exactly as the worker stored it, or with rpc:// the last result message (None while there is none)."""
+    if app.conf.result_backend.startswith('rpc://'):
+        return RPC_MESSAGES.get(task_id)
     raw = app.backend.client.get(app.backend.get_key_for_task(task_id))
     return None if raw is None else json.loads(raw)
 
