@@ -189,6 +189,7 @@ public sealed partial class RabbitMQTransport
 
     private Task OnDeliveryAsync(IChannel channel, int generation, string queue, BasicDeliverEventArgs delivery)
     {
+        TrackDelivery(channel, delivery.DeliveryTag);
         var body = delivery.Body.ToArray();
         var properties = new BasicProperties(delivery.BasicProperties);
         if (delivery.Redelivered)
@@ -231,7 +232,7 @@ public sealed partial class RabbitMQTransport
         {
             var lost = AmqpMessage.LostDeliveries(properties) + 1;
             await PublishOneAsync(queue, AmqpMessage.Republish(properties, lost), body, _disposing.Token).ConfigureAwait(false);
-            if (generation == _generation && channel.IsOpen) await channel.BasicAckAsync(deliveryTag, multiple: false).ConfigureAwait(false);
+            if (generation == _generation && channel.IsOpen) await AckDeliveryAsync(channel, deliveryTag).ConfigureAwait(false);
         }
         catch (Exception e) when (e is BrokerException or OperationCanceledException || RabbitMQErrors.IsRabbit(e))
         {

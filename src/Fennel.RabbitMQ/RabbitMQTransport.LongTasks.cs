@@ -32,7 +32,7 @@ public sealed partial class RabbitMQTransport
             // Lower the prefetch first: once acked, the message no longer counts with the broker but still occupies the caller.
             Interlocked.Increment(ref _handedOff);
             await AdjustPrefetchAsync().ConfigureAwait(false);
-            await message.Channel.BasicAckAsync(message.DeliveryTag, multiple: false).ConfigureAwait(false);
+            await AckDeliveryAsync(message.Channel, message.DeliveryTag).ConfigureAwait(false);
             Log.HandedOff(_logger, message.Tag, message.Queue, (_time.GetUtcNow() - message.ReceivedAt).TotalMinutes, leaseQueue);
         }
         catch (Exception e) when (e is BrokerException || RabbitMQErrors.IsRabbit(e))

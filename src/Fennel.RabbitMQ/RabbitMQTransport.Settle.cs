@@ -123,7 +123,7 @@ public sealed partial class RabbitMQTransport
         }
         try
         {
-            await message.Channel.BasicAckAsync(message.DeliveryTag, multiple: false).ConfigureAwait(false);
+            await AckDeliveryAsync(message.Channel, message.DeliveryTag).ConfigureAwait(false);
         }
         catch (Exception e) when (RabbitMQErrors.IsRabbit(e))
         {
@@ -189,6 +189,7 @@ public sealed partial class RabbitMQTransport
         {
             if (message.LeaseQueue is not null || message.Generation != Volatile.Read(ref _generation) || !message.Channel.IsOpen) return;
             await message.Channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue: true).ConfigureAwait(false);
+            Untrack(message.Channel, message.DeliveryTag);
         }
         catch (Exception e) when (RabbitMQErrors.IsRabbit(e))
         {
