@@ -221,6 +221,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
     {
         // The node closes a channel whose delivery stays unacknowledged 20 s; the worker knows (consumer_timeout=20) and
         // moves the task to a lease queue at 10 s. Worker B waits on the same queue the whole time.
+        RabbitMQBroker.TickChannelsEverySecond();
         var environment = new Dictionary<string, string> { ["FENNEL_BROKER_URL"] = RabbitMQBroker.Url + "?consumer_timeout=20" };
         var a = StartWorker("worker A", "a.%h", 2, environment);
         var handle = await _sandbox.App.Client.SendTaskAsync("test.sleep_until", [DateTimeOffset.UtcNow.AddSeconds(45).ToUnixTimeMilliseconds()]);
@@ -256,6 +257,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
     {
         // As above, with worker A killed 30 s into the task, 20 s after the hand-off. A's lease is 6 s, so the copy in the
         // lease queue expires (and dead-letters back to the queue) at most 6 s after A stopped renewing it.
+        RabbitMQBroker.TickChannelsEverySecond();
         var url = RabbitMQBroker.Url + "?consumer_timeout=20";
         var a = StartWorker("worker A", "a.%h", 2, new Dictionary<string, string> { ["FENNEL_BROKER_URL"] = url, ["FENNEL_WORKER__LEASEDURATION"] = "00:00:06" });
         var until = DateTimeOffset.UtcNow.AddSeconds(45);
