@@ -137,7 +137,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
         var refusedButRan = starts.Keys.Count(id => !confirmedIds.Contains(id));
         output.WriteLine($"restarts: {count} sends confirmed in {sent.TotalSeconds:0.0} s, {refused.Values.Sum()} refused during " +
             $"{restarts.Count} outages (down {string.Join(", ", restarts.Select(r => $"{(r.Started - r.Stopping).TotalSeconds:0.0} s"))}); " +
-            $"lost 0; run twice {duplicates}; refused yet run {refusedButRan}; all ended {drained.Elapsed.TotalSeconds:0.0} s after the last send.");
+            $"lost {missing.Count}; run twice {duplicates}; refused yet run {refusedButRan}; all ended {drained.Elapsed.TotalSeconds:0.0} s after the last send.");
         foreach (var line in reconnects) output.WriteLine(line);
         foreach (var (what, n) in refused.OrderByDescending(r => r.Value)) output.WriteLine($"refused ×{n}: {what}");
         Assert.False(a.HasExited || b.HasExited, _sandbox.DescribeProcesses());
