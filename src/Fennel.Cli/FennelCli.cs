@@ -64,13 +64,14 @@ public static class FennelCli
         {
             return await FailAsync(ex.Message, ExitCodes.Config).ConfigureAwait(false);
         }
-        catch (FennelException ex) when (ex.IsTransient)
-        {
-            return await FailAsync(ex.Message, ExitCodes.Unavailable).ConfigureAwait(false);
-        }
         catch (MessageFormatException ex)
         {
             return await FailAsync(ex.Message, ExitCodes.Failed).ConfigureAwait(false);
+        }
+        catch (FennelException ex)
+        {
+            // The broker is down (transient) or refused us for good (a wrong password, a missing vhost): unavailable either way.
+            return await FailAsync(ex.Message, ExitCodes.Unavailable).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -22,6 +22,9 @@ internal static class AmqpMessage
     /// </summary>
     public const string LostDeliveriesHeader = "fennel-lost-deliveries";
 
+    /// <summary>The header RabbitMQ.Client adds to every message it publishes with confirm tracking; not the task's.</summary>
+    public const string PublishSequenceHeader = "x-dotnet-pub-seq-no";
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The AMQP body and properties of a kombu envelope.</summary>
@@ -79,7 +82,7 @@ internal static class AmqpMessage
             {
                 foreach (var (name, value) in headers)
                 {
-                    if (name == LostDeliveriesHeader) continue;
+                    if (name is LostDeliveriesHeader or PublishSequenceHeader) continue;
                     writer.WritePropertyName(name);
                     WriteValue(writer, value);
                 }

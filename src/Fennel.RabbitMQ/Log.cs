@@ -20,8 +20,11 @@ internal static partial class Log
     [LoggerMessage(7004, LogLevel.Warning, "RabbitMQ at {Server} blocks publishing: {Reason} (a resource alarm: memory or disk)")]
     public static partial void ConnectionBlocked(ILogger logger, string server, string reason);
 
-    [LoggerMessage(7005, LogLevel.Warning, "A message on channel {Channel} carries header {Header} as a 64-bit integer in py-amqp's 'L' encoding, which RabbitMQ.Client cannot read; Fennel reads it as a signed 64-bit integer ('l')")]
+    [LoggerMessage(7005, LogLevel.Warning, "A message on channel {Channel} carries header {Header} as a 64-bit integer in py-amqp's 'L' encoding, which RabbitMQ.Client cannot read; Fennel reads it as a signed 64-bit integer ('l'). Later ones are logged at debug level")]
     public static partial void Int64HeaderRewritten(ILogger logger, int channel, string header);
+
+    [LoggerMessage(7015, LogLevel.Debug, "A message on channel {Channel} carries header {Header} in py-amqp's 'L' encoding; read as a signed 64-bit integer")]
+    public static partial void Int64HeaderRewrittenAgain(ILogger logger, int channel, string header);
 
     [LoggerMessage(7006, LogLevel.Debug, "The {Action} of message {Tag} from queue {Queue} changed nothing: its lease lapsed or its channel closed, and it went back to the queue")]
     public static partial void SettleAfterLeaseLost(ILogger logger, string action, string tag, string queue);

@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
@@ -21,7 +20,7 @@ internal sealed class RabbitMQConnection : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ILogger _logger;
     private IConnection? _connection;
-    private IChannel? _publisher;
+    private ConfirmingPublisher? _publisher;
     private int _users;
     private int _disposed;
 
@@ -110,21 +109,21 @@ internal sealed class RabbitMQConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// The shared publishing channel: publisher confirms tracked per message, at most <see cref="ConfirmWindow"/>
-    /// unconfirmed at once; a publish completes when the broker confirmed it.
+    /// The shared publishing channel, with publisher confirms (see <see cref="ConfirmingPublisher"/>). A channel the broker
+    /// closed (a refused publish) is replaced; one closed by a lost connection comes back with the connection.
     /// </summary>
-    public async Task<IChannel> PublisherAsync(CancellationToken cancellationToken = default)
+    public async Task<ConfirmingPublisher> PublisherAsync(CancellationToken cancellationToken = default)
     {
         if (Volatile.Read(ref _publisher) is { IsOpen: true } open) return open;
         var connection = await ConnectionAsync(cancellationToken).ConfigureAwait(false);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_publisher is { IsClosed: false } current) return current; // recovering channels come back by themselves
-            var options = new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
-                outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(ConfirmWindow));
-            _publisher = await RabbitMQErrors.Guard(connection.CreateChannelAsync(options, cancellationToken), Options, "open a channel")
-                .ConfigureAwait(false);
+            if (_publisher is { IsOpen: true } current) return current;
+            if (_publisher is not null && !connection.IsOpen) throw new BrokerException($"RabbitMQ at {Options.Display} is not connected; reconnecting.");
+            var options = new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: false);
+            var channel = await RabbitMQErrors.Guard(connection.CreateChannelAsync(options, cancellationToken), Options, "open a channel").ConfigureAwait(false);
+            _publisher = new ConfirmingPublisher(channel, Options);
             return _publisher;
         }
         finally

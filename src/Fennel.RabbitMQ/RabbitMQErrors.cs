@@ -8,13 +8,14 @@ internal static class RabbitMQErrors
 {
     /// <summary>True for failures of the client, the connection or the server (not for cancellation or our own bugs).</summary>
     public static bool IsRabbit(Exception exception) =>
-        exception is RabbitMQClientException or OperationInterruptedException or IOException or SocketException or TimeoutException;
+        exception is RabbitMQClientException or OperationInterruptedException or IOException or SocketException or TimeoutException
+            or System.Security.Authentication.AuthenticationException;
 
     public static BrokerException Wrap(Exception exception, RabbitMQOptions options, string operation)
     {
         ArgumentNullException.ThrowIfNull(exception);
         // A refused login or a missing vhost does not heal by retrying; everything else (a restart, a cut) may.
-        var permanent = exception is AuthenticationFailureException
+        var permanent = exception is AuthenticationFailureException or System.Security.Authentication.AuthenticationException
             || exception is BrokerUnreachableException { InnerException: AuthenticationFailureException }
             || exception is OperationInterruptedException { ShutdownReason.ReplyCode: 403 or 406 or 404 or 530 };
         var why = exception is BrokerUnreachableException unreachable && unreachable.InnerException is { } inner

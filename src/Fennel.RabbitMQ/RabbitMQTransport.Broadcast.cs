@@ -21,8 +21,8 @@ public sealed partial class RabbitMQTransport
         ArgumentNullException.ThrowIfNull(routingKey);
         var (properties, payload) = AmqpMessage.FromEnvelope(body.Span);
         await EnsureExchangeAsync(exchange, cancellationToken).ConfigureAwait(false);
-        var channel = await _connection.PublisherAsync(cancellationToken).ConfigureAwait(false);
-        await RabbitMQErrors.Guard(channel.BasicPublishAsync(exchange, routingKey, mandatory: false, properties, payload, cancellationToken).AsTask(),
+        var publisher = await _connection.PublisherAsync(cancellationToken).ConfigureAwait(false);
+        await RabbitMQErrors.Guard(publisher.PublishAsync(new ConfirmingPublisher.Message(exchange, routingKey, Mandatory: false, properties, payload), Options.ConfirmTimeout, cancellationToken),
             Options, $"broadcast to {exchange}").ConfigureAwait(false);
     }
 

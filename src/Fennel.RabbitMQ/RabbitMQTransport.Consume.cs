@@ -39,14 +39,15 @@ public sealed partial class RabbitMQTransport
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var deadline = _time.GetUtcNow() + wait;
         var window = _leased.Count + maxMessages;
-        if (!_connectionDown) await EnsureConsumingAsync(queues, window, cancellationToken).ConfigureAwait(false);
+        // Just started or widened, the broker is sending a burst: gather it rather than return its first message alone.
+        var gather = !_connectionDown && await EnsureConsumingAsync(queues, window, cancellationToken).ConfigureAwait(false);
         StartWatcher();
         while (true)
         {
             var arrival = NextArrival();
             var taken = Take(queues, maxMessages, lease);
             var remaining = deadline - _time.GetUtcNow();
-            if (remaining <= TimeSpan.Zero && taken.Count < maxMessages)
+            if ((remaining <= TimeSpan.Zero || gather && taken.Count > 0) && taken.Count < maxMessages)
             {
                 return [.. taken, .. await TakeWhatIsReadyAsync(queues, maxMessages - taken.Count, lease, cancellationToken).ConfigureAwait(false)];
             }
@@ -121,16 +122,18 @@ public sealed partial class RabbitMQTransport
     }
 
     /// <summary>Opens the consumer channel when there is none, raises the prefetch when more is asked, and starts a consumer per new queue.</summary>
-    private async Task EnsureConsumingAsync(IReadOnlyList<string> queues, int maxMessages, CancellationToken cancellationToken)
+    /// <returns>True when something changed: the broker may be sending more now.</returns>
+    private async Task<bool> EnsureConsumingAsync(IReadOnlyList<string> queues, int maxMessages, CancellationToken cancellationToken)
     {
         var wanted = (ushort)Math.Clamp(maxMessages, 1, ushort.MaxValue);
-        if (_consumer is { IsOpen: true } && wanted == _prefetchWanted && queues.All(_consumerTags.ContainsKey)) return;
+        if (_consumer is { IsOpen: true } && wanted == _prefetchWanted && queues.All(_consumerTags.ContainsKey)) return false;
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             foreach (var queue in queues) _consumedQueues.Add(queue);
+            var grew = wanted > _prefetchWanted;
             _prefetchWanted = wanted;
-            await StartConsumersAsync(cancellationToken).ConfigureAwait(false);
+            return await StartConsumersAsync(cancellationToken).ConfigureAwait(false) || grew;
         }
         finally
         {
@@ -139,8 +142,10 @@ public sealed partial class RabbitMQTransport
     }
 
     /// <summary>Brings the consumer channel in line with what is wanted. Call under <see cref="_consumerGate"/>.</summary>
-    private async Task StartConsumersAsync(CancellationToken cancellationToken)
+    /// <returns>True when a consumer was started.</returns>
+    private async Task<bool> StartConsumersAsync(CancellationToken cancellationToken)
     {
+        var started = false;
         if (_consumer is not { IsOpen: true })
         {
             if (_consumer is { } dead) _ = DisposeQuietlyAsync(dead);
@@ -163,7 +168,9 @@ public sealed partial class RabbitMQTransport
             _consumerTags[queue] = await RabbitMQErrors.Guard(
                 channel.BasicConsumeAsync(queue, autoAck: false, consumerTag: "", noLocal: false, exclusive: false, arguments: null, consumer, cancellationToken),
                 Options, "consume from " + queue).ConfigureAwait(false);
+            started = true;
         }
+        return started;
     }
 
     /// <summary>

@@ -95,44 +95,53 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
             await EnsureQueueAsync(queue, cancellationToken).ConfigureAwait(false);
         }
 
-        var what = messages.Count == 1 ? "publish to " + messages[0].Queue : $"publish {messages.Count} messages";
-        var pending = new Task[outgoing.Length];
-        for (var i = 0; i < outgoing.Length; i++)
-        {
-            pending[i] = PublishOneAsync(outgoing[i].Queue, outgoing[i].Properties, outgoing[i].Body, cancellationToken);
-        }
-        await RabbitMQErrors.Guard(Task.WhenAll(pending), Options, what).ConfigureAwait(false);
+        await PublishToQueuesAsync(outgoing.Select(o => new Outgoing(o.Queue, o.Properties, o.Body)).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Publishes to the default exchange (routing key = queue) and waits for the broker's confirm.</summary>
-    internal async Task PublishOneAsync(string queue, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken,
-        bool redeclare = true)
+    /// <summary>A message for the default exchange: routing key = queue.</summary>
+    internal readonly record struct Outgoing(string Queue, BasicProperties Properties, ReadOnlyMemory<byte> Body);
+
+    /// <summary>Publishes one message to the default exchange and waits for the broker's confirm.</summary>
+    internal Task PublishOneAsync(string queue, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken,
+        bool redeclare = true) =>
+        PublishToQueuesAsync([new Outgoing(queue, properties, body)], cancellationToken, redeclare);
+
+    /// <summary>
+    /// Publishes in order to the default exchange (mandatory) and waits until the broker confirmed every message. A
+    /// message it could not route (its queue was deleted after this process declared it) is published once more after
+    /// declaring the queue again.
+    /// </summary>
+    internal async Task PublishToQueuesAsync(IReadOnlyList<Outgoing> messages, CancellationToken cancellationToken, bool redeclare = true)
     {
-        for (var attempt = 1; ; attempt++)
+        var what = messages.Count == 1 ? "publish to " + messages[0].Queue : $"publish {messages.Count} messages";
+        var publisher = await _connection.PublisherAsync(cancellationToken).ConfigureAwait(false);
+        var sends = messages.Select(m => new ConfirmingPublisher.Message("", m.Queue, Mandatory: true, m.Properties, m.Body)).ToList();
+        ConfirmingPublisher.Outcome[] outcomes;
+        try
         {
-            var channel = await _connection.PublisherAsync(cancellationToken).ConfigureAwait(false);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Options.ConfirmTimeout);
-            try
-            {
-                await channel.BasicPublishAsync("", queue, mandatory: true, properties, body, timeout.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (PublishException e) when (e.IsReturn && attempt == 1 && redeclare)
-            {
-                // Unroutable: the queue was deleted after we declared it. Declare it again and publish once more.
-                _declared.TryRemove(queue, out _);
-                await EnsureQueueAsync(queue, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new BrokerException($"RabbitMQ at {Options.Display} did not confirm a message to {queue} within {Options.ConfirmTimeout.TotalSeconds:0.#} s; it may or may not have it.");
-            }
-            catch (PublishException e)
-            {
-                throw new BrokerException($"RabbitMQ at {Options.Display} refused a message to {queue} ({(e.IsReturn ? "unroutable" : "nacked")}).", e);
-            }
+            var confirms = await publisher.SendAsync(sends, cancellationToken).ConfigureAwait(false);
+            outcomes = await Task.WhenAll(confirms).WaitAsync(Options.ConfirmTimeout, _time, cancellationToken).ConfigureAwait(false);
         }
+        catch (TimeoutException)
+        {
+            throw new BrokerException($"RabbitMQ at {Options.Display} did not confirm within {Options.ConfirmTimeout.TotalSeconds:0.#} s ({what}); it may or may not have the messages.");
+        }
+        catch (Exception e) when (RabbitMQErrors.IsRabbit(e))
+        {
+            throw RabbitMQErrors.Wrap(e, Options, what);
+        }
+        var returned = messages.Where((_, i) => outcomes[i] == ConfirmingPublisher.Outcome.Returned).ToList();
+        if (returned.Count == 0) return;
+        if (!redeclare)
+        {
+            throw new BrokerException($"RabbitMQ at {Options.Display} could not route a message to queue '{returned[0].Queue}': the queue does not exist.", isTransient: false);
+        }
+        foreach (var queue in returned.Select(m => m.Queue).Distinct(StringComparer.Ordinal))
+        {
+            _declared.TryRemove(queue, out _);
+            await EnsureQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+        }
+        await PublishToQueuesAsync(returned, cancellationToken, redeclare: false).ConfigureAwait(false);
     }
 
     /// <summary>

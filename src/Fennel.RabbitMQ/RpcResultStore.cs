@@ -67,9 +67,9 @@ public sealed class RpcResultStore : IReplyQueueResultStore
             ContentEncoding = TaskMessageCodec.ContentEncoding,
             Headers = new Dictionary<string, object?>(),
         };
-        var channel = await _connection.PublisherAsync(cancellationToken).ConfigureAwait(false);
-        await RabbitMQErrors.Guard(channel.BasicPublishAsync("", result.ReplyTo, mandatory: false, properties, TaskResultCodec.Encode(result), cancellationToken).AsTask(),
-            _connection.Options, $"send the result of {result.TaskId} to {result.ReplyTo}").ConfigureAwait(false);
+        var publisher = await _connection.PublisherAsync(cancellationToken).ConfigureAwait(false);
+        await RabbitMQErrors.Guard(publisher.PublishAsync(new ConfirmingPublisher.Message("", result.ReplyTo, Mandatory: false, properties, TaskResultCodec.Encode(result)),
+            _connection.Options.ConfirmTimeout, cancellationToken), _connection.Options, $"send the result of {result.TaskId} to {result.ReplyTo}").ConfigureAwait(false);
     }
 
     /// <summary>The latest state received for the task, or null (PENDING).</summary>

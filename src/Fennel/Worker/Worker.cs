@@ -93,7 +93,17 @@ public sealed partial class Worker : IAsyncDisposable
         }
         _transport = _app.Transport;
         _results = _app.Results;
-        foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Never started: nothing to stop later.
+            lock (_gate) _state = WorkerState.Stopped;
+            _stopped.TrySetResult();
+            throw;
+        }
         _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
         _runner = new TaskRunner(_app.Services, _pool, Name, _time);
         _runners = [.. Enumerable.Range(0, Options.Concurrency).Select(_ => Task.Run(RunJobsAsync, CancellationToken.None))];

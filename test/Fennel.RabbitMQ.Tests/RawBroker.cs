@@ -1,0 +1,48 @@
+using RabbitMQ.Client;
+
+namespace Fennel.RabbitMQ.Tests;
+
+/// <summary>A plain RabbitMQ.Client connection to the test vhost, to look at what Fennel put on the wire.</summary>
+internal sealed class RawBroker : IAsyncDisposable
+{
+    private RawBroker(IConnection connection, IChannel channel)
+    {
+        Connection = connection;
+        Channel = channel;
+    }
+
+    public IConnection Connection { get; }
+
+    public IChannel Channel { get; }
+
+    public static async Task<RawBroker> OpenAsync()
+    {
+        var options = TestBroker.Options();
+        var factory = new ConnectionFactory
+        {
+            HostName = options.Host, Port = options.Port, VirtualHost = options.VirtualHost, UserName = options.User, Password = options.Password,
+        };
+        var connection = await factory.CreateConnectionAsync();
+        return new RawBroker(connection, await connection.CreateChannelAsync());
+    }
+
+    /// <summary>Takes one message, waiting for it to arrive.</summary>
+    public async Task<BasicGetResult> GetAsync(string queue)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var result = await Channel.BasicGetAsync(queue, autoAck: true);
+            if (result is not null) return result;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Nothing arrived on {queue}.");
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Channel.CloseAsync();
+        await Connection.CloseAsync();
+        Connection.Dispose();
+    }
+}
