@@ -111,6 +111,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
                 await Eventually.HoldsAsync(() => Reconnections(worker).Count >= k, reconnectLimit,
                     () => $"{worker.Name} to reconnect after restart {k} (broker back at {restart.Started:HH:mm:ss.fff}).\n{worker.Describe()}");
                 var back = Reconnections(worker)[k - 1];
+                Assert.True(back - restart.Started <= reconnectLimit, $"{worker.Name} reconnected {(back - restart.Started).TotalSeconds:0.0} s after restart {k}.");
                 reconnects.Add($"restart {k}: {worker.Name} {(back - restart.Started).TotalSeconds:0.0} s after start_app returned " +
                     $"({(back - restart.Stopping).TotalSeconds:0.0} s after stop_app began)");
             }
