@@ -14,7 +14,7 @@ public sealed partial class RabbitMQTransport
     private readonly List<HeldMessage> _buffer = [];
     private readonly ConcurrentDictionary<string, HeldMessage> _leased = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _consumerGate = new(1, 1);
-    private readonly HashSet<string> _consumedQueues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _consumedQueues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _consumerTags = new(StringComparer.Ordinal);
     private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IChannel? _consumer;
@@ -130,7 +130,7 @@ public sealed partial class RabbitMQTransport
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            foreach (var queue in queues) _consumedQueues.Add(queue);
+            foreach (var queue in queues) _consumedQueues[queue] = true;
             // Only ever raised: a worker's window (held + asked) stays at its prefetch, and a basic.qos per fetch would cost a round trip.
             var grew = wanted > _prefetchWanted;
             if (grew) _prefetchWanted = wanted;
@@ -158,7 +158,7 @@ public sealed partial class RabbitMQTransport
             _consumer = channel;
         }
         await ApplyPrefetchAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var queue in _consumedQueues)
+        foreach (var queue in _consumedQueues.Keys)
         {
             if (_consumerTags.ContainsKey(queue)) continue;
             await EnsureQueueAsync(queue, cancellationToken).ConfigureAwait(false);
@@ -225,15 +225,21 @@ public sealed partial class RabbitMQTransport
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Republishes a redelivered message with its lost-delivery count raised and acks the original, both on the channel it
+    /// came on: RabbitMQ handles a channel's frames in order, so the copy is queued before the original goes, and no copy
+    /// can be delivered, start and take the process down while the original still waits for its ack (two copies).
+    /// </summary>
     private async Task CountRedeliveryAsync(IChannel channel, int generation, string queue, ulong deliveryTag, BasicProperties properties, byte[] body)
     {
         try
         {
+            if (generation != _generation || !channel.IsOpen) return; // the broker has it back
             var lost = AmqpMessage.LostDeliveries(properties) + 1;
-            await PublishOneAsync(queue, AmqpMessage.Republish(properties, lost), body, _disposing.Token).ConfigureAwait(false);
-            if (generation == _generation && channel.IsOpen) await channel.BasicAckAsync(deliveryTag, multiple: false).ConfigureAwait(false);
+            await channel.BasicPublishAsync("", queue, mandatory: false, AmqpMessage.Republish(properties, lost), body, _disposing.Token).ConfigureAwait(false);
+            await channel.BasicAckAsync(deliveryTag, multiple: false).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is BrokerException or OperationCanceledException || RabbitMQErrors.IsRabbit(e))
+        catch (Exception e) when (e is OperationCanceledException || RabbitMQErrors.IsRabbit(e))
         {
             Log.RedeliveryCountFailed(_logger, queue, e);
         }
@@ -283,7 +289,7 @@ public sealed partial class RabbitMQTransport
         try
         {
             _declared.Clear(); // a broker that lost its state (not durable) needs the queues again
-            if (_consumedQueues.Count > 0) await StartConsumersAsync(_disposing.Token).ConfigureAwait(false);
+            if (!_consumedQueues.IsEmpty) await StartConsumersAsync(_disposing.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -300,6 +306,11 @@ public sealed partial class RabbitMQTransport
     }
 
     private int CountBuffered(string queue) => CountBuffered([queue]);
+
+    private bool IsConsuming(string queue)
+    {
+        return _consumer is not null && _consumedQueues.ContainsKey(queue);
+    }
 
     private int CountBuffered(IReadOnlyList<string> queues)
     {
