@@ -23,6 +23,7 @@ public sealed partial class RabbitMQTransport
     private ushort _prefetchSet;
     private long _sequence;
     private volatile bool _connectionDown;
+    private volatile bool _alone;
 
     /// <summary>
     /// Takes up to <paramref name="maxMessages"/> messages pushed by the broker for <paramref name="queues"/>, highest
@@ -181,7 +182,7 @@ public sealed partial class RabbitMQTransport
     private async Task ApplyPrefetchAsync(CancellationToken cancellationToken)
     {
         if (_consumer is not { } channel) return;
-        var effective = (ushort)Math.Max(1, _prefetchWanted - Volatile.Read(ref _handedOff));
+        var effective = _alone ? (ushort)1 : (ushort)Math.Max(1, _prefetchWanted - Volatile.Read(ref _handedOff));
         if (effective == _prefetchSet) return;
         await RabbitMQErrors.Guard(channel.BasicQosAsync(0, effective, global: true, cancellationToken), Options, "set the prefetch").ConfigureAwait(false);
         _prefetchSet = effective;
@@ -213,6 +214,12 @@ public sealed partial class RabbitMQTransport
             Sequence = Interlocked.Increment(ref _sequence),
             ReceivedAt = _time.GetUtcNow(),
         };
+        if (_alone)
+        {
+            // Pushed before the prefetch came down to one: give it back, uncounted, while a suspect task runs alone.
+            _ = RequeueQuietlyAsync(message);
+            return Task.CompletedTask;
+        }
         TaskCompletionSource arrived;
         lock (_bufferLock)
         {
@@ -303,6 +310,37 @@ public sealed partial class RabbitMQTransport
             _arrival = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         arrived.TrySetResult();
+    }
+
+    /// <summary>
+    /// While the caller runs a task that may take the process down, the broker pushes nothing more (prefetch 1, which the
+    /// task itself fills) and what it pushed already goes back uncounted, so nothing else is lost with the process.
+    /// </summary>
+    public async Task HoldOnlyLeasedAsync(bool alone, CancellationToken cancellationToken = default)
+    {
+        _alone = alone;
+        await AdjustPrefetchAsync().ConfigureAwait(false);
+        if (!alone) return;
+        List<HeldMessage> pushed;
+        lock (_bufferLock)
+        {
+            pushed = [.. _buffer];
+            _buffer.Clear();
+        }
+        foreach (var message in pushed) await RequeueQuietlyAsync(message).ConfigureAwait(false);
+    }
+
+    private async Task RequeueQuietlyAsync(HeldMessage message)
+    {
+        try
+        {
+            await RequeueAsync(message, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BrokerException e)
+        {
+            // Still unacked on its channel: it goes back when the channel closes, as a counted redelivery.
+            Log.SettleFailed(_logger, message.Tag, message.Queue, "give back", e);
+        }
     }
 
     private int CountBuffered(string queue) => CountBuffered([queue]);

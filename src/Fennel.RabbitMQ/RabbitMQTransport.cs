@@ -23,7 +23,7 @@ namespace Fennel.RabbitMQ;
 /// watcher), <c>RabbitMQTransport.LongTasks.cs</c> (lease queues past consumer_timeout), <c>RabbitMQTransport.Delay.cs</c>
 /// (parked ETA tasks), <c>RabbitMQTransport.DeadLetters.cs</c> and <c>RabbitMQTransport.Broadcast.cs</c>.</para>
 /// </remarks>
-public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IBroadcastTransport
+public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IBroadcastTransport, IPrefetchingTransport
 {
     private readonly RabbitMQConnection _connection;
     private readonly TimeProvider _time;

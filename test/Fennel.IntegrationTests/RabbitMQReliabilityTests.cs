@@ -163,12 +163,12 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
             }
         });
 
-        // The supervisor: a new worker each time the last one died, until the poison is in the dead letters. The worker
-        // runs one task at a time and holds nothing more (prefetch 1), so the poison is alone when it dies: a task held
-        // or running beside it would be lost with it each time, counted each time, and come back beside it each time
-        // (they return together, in order), reaching the limit with it.
+        // The supervisor: a new worker each time the last one died, until the poison is in the dead letters. Workers run
+        // two tasks at a time with the default prefetch: tasks held or running beside the poison when it first kills its
+        // worker are lost with it and counted once; after that the poison comes back as a redelivery, which a worker runs
+        // alone (the rest given back, uncounted), so no ordinary task reaches the limit with it.
         var store = Assert.IsAssignableFrom<IDeadLetterStore>(_sandbox.App.Transport);
-        var worker = StartWorker("worker 1", "w1.%h", 1, prefetchMultiplier: 1);
+        var worker = StartWorker("worker 1", "w1.%h", 2);
         var deaths = new List<int>();
         DeadLetter? letter = null;
         var clock = Stopwatch.StartNew();
@@ -178,7 +178,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
             {
                 deaths.Add(await worker.WaitForExitAsync(TimeSpan.FromSeconds(5)));
                 Assert.True(deaths.Count <= 2 * limit, $"The worker died {deaths.Count} times.\n{_sandbox.DescribeProcesses()}");
-                worker = StartWorker($"worker {deaths.Count + 1}", $"w{deaths.Count + 1}.%h", 1, prefetchMultiplier: 1);
+                worker = StartWorker($"worker {deaths.Count + 1}", $"w{deaths.Count + 1}.%h", 2);
             }
             letter = (await store.ListDeadLettersAsync()).FirstOrDefault(l => l.Reason.Contains(poison.Id, StringComparison.Ordinal));
             return letter is not null;
