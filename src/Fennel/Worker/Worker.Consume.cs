@@ -57,11 +57,14 @@ public sealed partial class Worker
     }
 
     /// <summary>
-    /// A message whose earlier worker was lost, still under the delivery limit: it may be what took that worker down (a
-    /// poison task that crashes its process). It runs alone, so that if it does so again, no other task is lost with it
-    /// and counted as a delivery: over the limit, innocent tasks would be dead-lettered with the poison.
+    /// A message whose workers were lost at least twice (or once, when the next loss would reach the delivery limit): it
+    /// may be what takes them down (a poison task that crashes its process). It runs alone, so that if it does so again, no
+    /// other task is lost with it and counted: over the limit, ordinary tasks would be dead-lettered with the poison. A
+    /// first redelivery (a worker killed once, a deploy) runs as usual, so recovering from one crash stays fast.
     /// </summary>
-    private bool IsSuspect(Delivery delivery) => delivery.DeliveryCount > 1 && delivery.DeliveryCount <= Options.MaxDeliveries;
+    private bool IsSuspect(Delivery delivery) =>
+        delivery.DeliveryCount > 1 && delivery.DeliveryCount <= Options.MaxDeliveries
+        && (delivery.DeliveryCount >= 3 || delivery.DeliveryCount == Options.MaxDeliveries);
 
     /// <summary>
     /// Gives back every unstarted message (the rest of this fetch and those queued for the pool, not counted as
