@@ -14,7 +14,7 @@ public sealed partial class RabbitMQTransport
     private readonly List<HeldMessage> _buffer = [];
     private readonly ConcurrentDictionary<string, HeldMessage> _leased = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _consumerGate = new(1, 1);
-    private readonly HashSet<string> _consumedQueues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _consumedQueues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _consumerTags = new(StringComparer.Ordinal);
     private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IChannel? _consumer;
@@ -23,6 +23,7 @@ public sealed partial class RabbitMQTransport
     private ushort _prefetchSet;
     private long _sequence;
     private volatile bool _connectionDown;
+    private volatile bool _alone;
 
     /// <summary>
     /// Takes up to <paramref name="maxMessages"/> messages pushed by the broker for <paramref name="queues"/>, highest
@@ -130,7 +131,7 @@ public sealed partial class RabbitMQTransport
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            foreach (var queue in queues) _consumedQueues.Add(queue);
+            foreach (var queue in queues) _consumedQueues[queue] = true;
             // Only ever raised: a worker's window (held + asked) stays at its prefetch, and a basic.qos per fetch would cost a round trip.
             var grew = wanted > _prefetchWanted;
             if (grew) _prefetchWanted = wanted;
@@ -158,7 +159,7 @@ public sealed partial class RabbitMQTransport
             _consumer = channel;
         }
         await ApplyPrefetchAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var queue in _consumedQueues)
+        foreach (var queue in _consumedQueues.Keys)
         {
             if (_consumerTags.ContainsKey(queue)) continue;
             await EnsureQueueAsync(queue, cancellationToken).ConfigureAwait(false);
@@ -181,7 +182,7 @@ public sealed partial class RabbitMQTransport
     private async Task ApplyPrefetchAsync(CancellationToken cancellationToken)
     {
         if (_consumer is not { } channel) return;
-        var effective = (ushort)Math.Max(1, _prefetchWanted - Volatile.Read(ref _handedOff));
+        var effective = _alone ? (ushort)1 : (ushort)Math.Max(1, _prefetchWanted - Volatile.Read(ref _handedOff));
         if (effective == _prefetchSet) return;
         await RabbitMQErrors.Guard(channel.BasicQosAsync(0, effective, global: true, cancellationToken), Options, "set the prefetch").ConfigureAwait(false);
         _prefetchSet = effective;
@@ -214,6 +215,12 @@ public sealed partial class RabbitMQTransport
             Sequence = Interlocked.Increment(ref _sequence),
             ReceivedAt = _time.GetUtcNow(),
         };
+        if (_alone)
+        {
+            // Pushed before the prefetch came down to one: give it back, uncounted, while a suspect task runs alone.
+            _ = RequeueQuietlyAsync(message);
+            return Task.CompletedTask;
+        }
         TaskCompletionSource arrived;
         lock (_bufferLock)
         {
@@ -226,15 +233,22 @@ public sealed partial class RabbitMQTransport
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Republishes a redelivered message with its lost-delivery count raised and acks the original, both on the channel it
+    /// came on: RabbitMQ handles a channel's frames in order, so the copy is queued before the original goes, and no copy
+    /// can be delivered, start and take the process down while the original still waits for its ack (two copies).
+    /// </summary>
     private async Task CountRedeliveryAsync(IChannel channel, int generation, string queue, ulong deliveryTag, BasicProperties properties, byte[] body)
     {
         try
         {
+            if (generation != _generation || !channel.IsOpen) return; // the broker has it back
             var lost = AmqpMessage.LostDeliveries(properties) + 1;
-            await PublishOneAsync(queue, AmqpMessage.Republish(properties, lost), body, _disposing.Token).ConfigureAwait(false);
-            if (generation == _generation && channel.IsOpen) await AckDeliveryAsync(channel, deliveryTag).ConfigureAwait(false);
+            await channel.BasicPublishAsync("", queue, mandatory: false, AmqpMessage.Republish(properties, lost), body, _disposing.Token).ConfigureAwait(false);
+            await channel.BasicAckAsync(deliveryTag, multiple: false).ConfigureAwait(false);
+            Untrack(channel, deliveryTag);
         }
-        catch (Exception e) when (e is BrokerException or OperationCanceledException || RabbitMQErrors.IsRabbit(e))
+        catch (Exception e) when (e is OperationCanceledException || RabbitMQErrors.IsRabbit(e))
         {
             Log.RedeliveryCountFailed(_logger, queue, e);
         }
@@ -284,7 +298,7 @@ public sealed partial class RabbitMQTransport
         try
         {
             _declared.Clear(); // a broker that lost its state (not durable) needs the queues again
-            if (_consumedQueues.Count > 0) await StartConsumersAsync(_disposing.Token).ConfigureAwait(false);
+            if (!_consumedQueues.IsEmpty) await StartConsumersAsync(_disposing.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -300,7 +314,43 @@ public sealed partial class RabbitMQTransport
         arrived.TrySetResult();
     }
 
+    /// <summary>
+    /// While the caller runs a task that may take the process down, the broker pushes nothing more (prefetch 1, which the
+    /// task itself fills) and what it pushed already goes back uncounted, so nothing else is lost with the process.
+    /// </summary>
+    public async Task HoldOnlyLeasedAsync(bool alone, CancellationToken cancellationToken = default)
+    {
+        _alone = alone;
+        await AdjustPrefetchAsync().ConfigureAwait(false);
+        if (!alone) return;
+        List<HeldMessage> pushed;
+        lock (_bufferLock)
+        {
+            pushed = [.. _buffer];
+            _buffer.Clear();
+        }
+        foreach (var message in pushed) await RequeueQuietlyAsync(message).ConfigureAwait(false);
+    }
+
+    private async Task RequeueQuietlyAsync(HeldMessage message)
+    {
+        try
+        {
+            await RequeueAsync(message, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BrokerException e)
+        {
+            // Still unacked on its channel: it goes back when the channel closes, as a counted redelivery.
+            Log.SettleFailed(_logger, message.Tag, message.Queue, "give back", e);
+        }
+    }
+
     private int CountBuffered(string queue) => CountBuffered([queue]);
+
+    private bool IsConsuming(string queue)
+    {
+        return _consumer is not null && _consumedQueues.ContainsKey(queue);
+    }
 
     private int CountBuffered(IReadOnlyList<string> queues)
     {

@@ -23,7 +23,7 @@ namespace Fennel.RabbitMQ;
 /// watcher), <c>RabbitMQTransport.LongTasks.cs</c> (lease queues past consumer_timeout), <c>RabbitMQTransport.Delay.cs</c>
 /// (parked ETA tasks), <c>RabbitMQTransport.DeadLetters.cs</c> and <c>RabbitMQTransport.Broadcast.cs</c>.</para>
 /// </remarks>
-public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IBroadcastTransport
+public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IBroadcastTransport, IPrefetchingTransport
 {
     private readonly RabbitMQConnection _connection;
     private readonly TimeProvider _time;
@@ -153,8 +153,28 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         await EnsureQueueAsync(queue, cancellationToken).ConfigureAwait(false);
-        var ok = await AdminAsync(channel => channel.QueueDeclarePassiveAsync(queue, cancellationToken), "count the queue " + queue).ConfigureAwait(false);
-        return ok.MessageCount + CountBuffered(queue) + await CountParkedAsync(queue, cancellationToken).ConfigureAwait(false);
+        var arrival = NextArrival();
+        var count = await CountWaitingAsync().ConfigureAwait(false);
+        if (IsConsuming(queue))
+        {
+            // A message the broker just pushed to this process is in neither count until it lands here: give it a moment.
+            try
+            {
+                await arrival.WaitAsync(TimeSpan.FromMilliseconds(25), _time, cancellationToken).ConfigureAwait(false);
+                count = await CountWaitingAsync().ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Nothing on the wire.
+            }
+        }
+        return count;
+
+        async Task<long> CountWaitingAsync()
+        {
+            var ok = await AdminAsync(channel => channel.QueueDeclarePassiveAsync(queue, cancellationToken), "count the queue " + queue).ConfigureAwait(false);
+            return ok.MessageCount + CountBuffered(queue) + await CountParkedAsync(queue, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -6,8 +6,8 @@ namespace Fennel.IntegrationTests;
 
 /// <summary>
 /// What one test works in: its own folder with its own journal and broker — a SQLite file in the folder, or a Redis
-/// database given by URL — the test app's processes it started (all killed on dispose, pass or fail), and an in-process
-/// app on the same broker for sending and checking.
+/// database or RabbitMQ vhost given by URL — the test app's processes it started (all killed on dispose, pass or fail),
+/// and an in-process app on the same broker for sending and checking.
 /// </summary>
 internal sealed class IntegrationSandbox : IAsyncDisposable
 {
@@ -68,6 +68,7 @@ internal sealed class IntegrationSandbox : IAsyncDisposable
     public async Task<HashSet<string>> ReadUnacknowledgedTaskIdsAsync()
     {
         if (BrokerUrl.StartsWith("redis", StringComparison.Ordinal)) return await RedisBroker.ReadUnacknowledgedTaskIdsAsync(BrokerUrl);
+        if (BrokerUrl.StartsWith("amqp", StringComparison.Ordinal)) return await RabbitMQBroker.ReadUnacknowledgedTaskIdsAsync();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
         await using (connection)

@@ -6,7 +6,8 @@ namespace Fennel.IntegrationTests;
 
 /// <summary>
 /// Stopping a worker process with 500 slow tasks queued: warm (SIGTERM) and by crash (SIGKILL), on each broker
-/// (<see cref="SqliteShutdownTests"/>, <see cref="RedisShutdownTests"/>).
+/// (<see cref="SqliteShutdownTests"/>, <see cref="RedisShutdownTests"/>,
+/// <see cref="RabbitMQShutdownTests"/>).
 /// </summary>
 public abstract class ShutdownTests : IAsyncLifetime
 {
@@ -150,4 +151,13 @@ public sealed class RedisShutdownTests(ITestOutputHelper output) : ShutdownTests
     private static readonly string Url = Fennel.Testing.Servers.RedisTestServer.Url(3);
 
     public override async Task InitializeAsync() => await RedisBroker.FlushAsync(Url);
+}
+
+/// <summary>
+/// Shutdown on RabbitMQ (the vhost <c>integration</c> of the run's node, emptied first): a SIGKILLed worker's connection
+/// closes and the broker takes its unacknowledged messages back at once, without waiting for a lease.
+/// </summary>
+public sealed class RabbitMQShutdownTests(ITestOutputHelper output) : ShutdownTests(output, new IntegrationSandbox(RabbitMQBroker.Url))
+{
+    public override async Task InitializeAsync() => await RabbitMQBroker.ResetAsync();
 }

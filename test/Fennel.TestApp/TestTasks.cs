@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Fennel.Tasks;
 
 namespace Fennel.TestApp;
@@ -18,6 +19,27 @@ public static class TestTasks
             await Task.Delay(ms);
             Journal.Ended(context);
             return n;
+        });
+
+        // Sleeps until the given Unix time (ms), so a redelivered copy ends when the first run would have; says when it
+        // started and how many times its message was delivered.
+        app.Task<long, SleepReport>("test.sleep_until", async (long untilUnixMs, TaskContext context) =>
+        {
+            Journal.Started(context);
+            var started = DateTimeOffset.UtcNow;
+            var wait = DateTimeOffset.FromUnixTimeMilliseconds(untilUnixMs) - started;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            Journal.Ended(context);
+            return new SleepReport(started.ToUnixTimeMilliseconds(), context.DeliveryCount);
+        });
+
+        // A poison task: the worker process running it dies at once (SIGKILL on itself), as from a native crash.
+        app.Task<int, Fennel.Calling.NoResult>("test.crash", (int n, TaskContext context) =>
+        {
+            Journal.Started(context);
+            using var self = Process.GetCurrentProcess();
+            self.Kill();
+            throw new UnreachableException("The process killed itself.");
         });
 
         app.Task<string, Fennel.Calling.NoResult>("test.fail", (string message, TaskContext context) =>
@@ -42,6 +64,9 @@ public static class TestTasks
         return result;
     }
 }
+
+/// <summary>What <c>test.sleep_until</c> returns: <c>{"started": 1700000000000, "delivery_count": 1}</c>.</summary>
+public sealed record SleepReport(long Started, int DeliveryCount);
 
 /// <summary>What the echo tasks return: <c>{"n": 3, "worker": "celery@host"}</c>.</summary>
 public sealed record EchoResult(int N, string Worker);

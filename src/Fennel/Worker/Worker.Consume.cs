@@ -8,6 +8,7 @@ namespace Fennel.Worker;
 public sealed partial class Worker
 {
     private static readonly TimeSpan FetchWait = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan IsolationPoll = TimeSpan.FromMilliseconds(20);
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<string, Delivery> _held = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopRenewing = new();
@@ -29,7 +30,8 @@ public sealed partial class Worker
                 if (taken > deliveries.Count) _slots.Release(taken - deliveries.Count);
                 taken = 0;
                 backoff = TimeSpan.FromSeconds(1);
-                foreach (var delivery in deliveries) await DispatchAsync(delivery).ConfigureAwait(false);
+                if (deliveries.FirstOrDefault(IsSuspect) is { } suspect) await RunAloneAsync(suspect, deliveries, stop).ConfigureAwait(false);
+                else foreach (var delivery in deliveries) await DispatchAsync(delivery).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -51,6 +53,60 @@ public sealed partial class Worker
                 }
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
+        }
+    }
+
+    /// <summary>
+    /// A message whose workers were lost at least twice (or once, when the next loss would reach the delivery limit): it
+    /// may be what takes them down (a poison task that crashes its process). It runs alone, so that if it does so again, no
+    /// other task is lost with it and counted: over the limit, ordinary tasks would be dead-lettered with the poison. A
+    /// first redelivery (a worker killed once, a deploy) runs as usual, so recovering from one crash stays fast.
+    /// </summary>
+    private bool IsSuspect(Delivery delivery) =>
+        delivery.DeliveryCount > 1 && delivery.DeliveryCount <= Options.MaxDeliveries
+        && (delivery.DeliveryCount >= 3 || delivery.DeliveryCount == Options.MaxDeliveries);
+
+    /// <summary>
+    /// Gives back every unstarted message (the rest of this fetch and those queued for the pool, not counted as
+    /// deliveries), waits for the running tasks to finish, runs <paramref name="suspect"/>, and fetches nothing until it
+    /// is settled. Other suspects in the fetch come back one at a time.
+    /// </summary>
+    private async Task RunAloneAsync(Delivery suspect, IReadOnlyList<Delivery> fetched, CancellationToken stop)
+    {
+        Log.RunningAlone(_logger, suspect.DeliveryTag, suspect.Queue, suspect.DeliveryCount, Options.MaxDeliveries, Name);
+        var pushing = _transport as IPrefetchingTransport;
+        if (pushing is not null) await pushing.HoldOnlyLeasedAsync(alone: true, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await RunAloneCoreAsync(suspect, fetched, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (pushing is not null) await pushing.HoldOnlyLeasedAsync(alone: false, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunAloneCoreAsync(Delivery suspect, IReadOnlyList<Delivery> fetched, CancellationToken stop)
+    {
+        foreach (var other in fetched)
+        {
+            if (!ReferenceEquals(other, suspect)) await ReleaseAsync(other, "make room for a redelivered task").ConfigureAwait(false);
+        }
+        while (_jobs.Reader.TryRead(out var queued)) await ReleaseAsync(queued.Delivery, "make room for a redelivered task").ConfigureAwait(false);
+        try
+        {
+            while (Running > 0) await Task.Delay(IsolationPoll, _time, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await ReleaseAsync(suspect, "return unstarted").ConfigureAwait(false);
+            throw;
+        }
+        await DispatchAsync(suspect).ConfigureAwait(false);
+        // Until it is settled (or waits for its ETA): a shutdown meanwhile lets it finish like any running task.
+        while (_held.ContainsKey(suspect.DeliveryTag) && !_waitingForEta.ContainsKey(suspect.DeliveryTag))
+        {
+            await Task.Delay(IsolationPoll, _time, stop).ConfigureAwait(false);
         }
     }
 

@@ -339,4 +339,34 @@ public class WorkerTests
         var letter = Assert.Single(await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync());
         Assert.Contains("delivered 3 times", letter.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_message_whose_workers_were_lost_twice_runs_alone_and_others_are_not_counted_with_it()
+    {
+        await using var app = TestApps.Create(options: o => { o.Worker.Concurrency = 4; o.Worker.PrefetchMultiplier = 4; });
+        var running = 0;
+        var overlaps = 0;
+        var gate = new object();
+        var work = app.Task<int, int>("tasks.work", async (int n) =>
+        {
+            lock (gate) { if (++running > 1 && n < 0) overlaps++; }
+            await Task.Delay(50);
+            lock (gate) { if (running > 1 && n < 0) overlaps++; running--; }
+            return n;
+        });
+        var suspect = await work.DelayAsync(-1);
+        // Its consumers vanished twice: the leases lapse, and the next delivery is the third.
+        Assert.Single(await app.Transport.FetchAsync(["celery"], 1, TimeSpan.FromMilliseconds(1), Wait));
+        Assert.Single(await app.Transport.FetchAsync(["celery"], 1, TimeSpan.FromMilliseconds(1), Wait));
+        var others = new List<AsyncResult<int>>();
+        for (var i = 0; i < 20; i++) others.Add(await work.DelayAsync(i));
+
+        await using var worker = app.CreateWorker();
+        await worker.StartAsync();
+
+        Assert.Equal(-1, await suspect.GetAsync(Wait));
+        foreach (var other in others) await other.GetAsync(Wait);
+        Assert.Equal(0, overlaps);
+        Assert.Empty(await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync());
+    }
 }
