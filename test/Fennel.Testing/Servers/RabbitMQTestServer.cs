@@ -167,6 +167,7 @@ public static class RabbitMQTestServer
             },
         };
         server = Start(info, output);
+        Watch(server, epmd, folder);
         // The node opens its AMQP listener last, after the vhosts are loaded: the port answering means ready.
         WaitForPort(amqpPort, server, TimeSpan.FromSeconds(60), "rabbitmq-server", output);
         return new Node($"amqp://guest:guest@127.0.0.1:{amqpPort}", rabbitmqctl);
@@ -235,6 +236,27 @@ public static class RabbitMQTestServer
                     $"{(process.HasExited ? $" (it exited with {process.ExitCode})" : "")}. It said:{Environment.NewLine}{said}", e);
             }
         }
+    }
+
+    /// <summary>
+    /// A watchdog outside this process: when the test host ends without running its exit handlers (the runner kills it
+    /// once the tests are done), it stops the node and epmd and removes the folder, so nothing outlives the run.
+    /// </summary>
+    private static void Watch(Process server, Process epmd, string folder)
+    {
+        const string script = """
+            while kill -0 "$0" 2>/dev/null; do sleep 1; done
+            kill -TERM "$1" 2>/dev/null
+            for _ in $(seq 15); do kill -0 "$1" 2>/dev/null || break; sleep 1; done
+            kill -KILL "$1" 2>/dev/null; kill "$2" 2>/dev/null; rm -rf "$3"
+            """;
+        var info = new ProcessStartInfo("sh")
+        {
+            ArgumentList = { "-c", script, Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+                server.Id.ToString(CultureInfo.InvariantCulture), epmd.Id.ToString(CultureInfo.InvariantCulture), folder },
+            UseShellExecute = false,
+        };
+        using var watchdog = Process.Start(info);
     }
 
     /// <summary>SIGTERM: rabbitmq-server stops the node and waits for it (about a second); SIGKILL after 15 s.</summary>
