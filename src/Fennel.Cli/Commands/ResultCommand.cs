@@ -15,6 +15,12 @@ internal static class ResultCommand
 
     private static async Task<int> RunAsync(FennelApp app, ParsedCommand cmd, CancellationToken cancellationToken)
     {
+        if (app.Results is IReplyQueueResultStore)
+        {
+            throw new FennelConfigurationException(
+                "The result backend is rpc:// (the default with an amqp:// broker): results go only to the process that sent the task, " +
+                "so no other process can read them. Give --result-backend redis://... to both the senders and the workers to read results here.");
+        }
         var result = app.Client.GetResult(cmd.Positionals[0]);
         if (cmd.Has("wait")) return await PrintAsync(result, cmd.GetSeconds("timeout") ?? TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         var stored = await result.GetStoredAsync(cancellationToken).ConfigureAwait(false);
