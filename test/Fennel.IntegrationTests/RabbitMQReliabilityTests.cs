@@ -28,36 +28,8 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 
     [Fact]
-    public async Task Kill_9_with_1000_queued_and_50_running_loses_nothing_and_duplicates_only_running_tasks()
-    {
-        const int count = 1000, concurrency = 50;
-        var handles = await _sandbox.App.Client.SendBatchAsync([.. Enumerable.Range(0, count).Select(i => new TaskCall("test.slow", [i, 400]))]);
-        var a = StartWorker("worker A", "a.%h", concurrency);
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count >= concurrency, TimeSpan.FromSeconds(60),
-            () => $"worker A to start {concurrency} tasks.\n{a.Describe()}");
-
-        a.Signal(ChildProcess.SigKill);
-        await a.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        var journal = _sandbox.ReadJournal();
-        var (startedByA, endedByA) = (journal.Started(a.Id), journal.Ended(a.Id));
-        var unacknowledged = await _sandbox.ReadUnacknowledgedTaskIdsAsync();
-
-        var clock = Stopwatch.StartNew();
-        var b = StartWorker("worker B", "b.%h", concurrency);
-        await WaitForAllAsync(handles, TimeSpan.FromSeconds(120));
-
-        journal = _sandbox.ReadJournal();
-        var starts = journal.StartCounts();
-        var lost = handles.Select(h => h.Id).Where(id => !starts.ContainsKey(id)).ToList();
-        var duplicates = starts.Where(s => s.Value > 1).Select(s => s.Key).ToList();
-        var running = startedByA.Except(endedByA).Count();
-        output.WriteLine($"kill -9: A started {startedByA.Count} ({running} running at the kill), left {unacknowledged.Count} in the broker; " +
-            $"B ran {journal.Started(b.Id).Count} in {clock.Elapsed.TotalSeconds:0.0} s; duplicates {duplicates.Count}; lost {lost.Count}.");
-        Assert.True(lost.Count == 0, $"{lost.Count} tasks never ran: {string.Join(", ", lost.Take(10))}.");
-        Assert.True(duplicates.All(id => startedByA.Contains(id) && unacknowledged.Contains(id) && starts[id] == 2),
-            "A task ran twice that A had not been running unacknowledged when it died.");
-        Assert.True(duplicates.Count <= concurrency, $"{duplicates.Count} duplicates; at most the {concurrency} running may repeat.");
-    }
+    public Task Kill_9_with_1000_queued_and_50_running_loses_nothing_and_duplicates_only_running_tasks() =>
+        KillNineScenario.RunAsync(_sandbox, (name, node, concurrency) => StartWorker(name, node, concurrency), output);
 
     [Fact]
     public async Task Three_broker_restarts_during_10000_tasks_lose_no_confirmed_task_and_workers_reconnect_by_themselves()
@@ -337,26 +309,6 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) variables[key] = value;
         return _sandbox.StartTestApp(name, ["worker", "-Q", Queue, "-n", nodeName, "-c", concurrency.ToString(CultureInfo.InvariantCulture),
             "--prefetch-multiplier", prefetchMultiplier.ToString(CultureInfo.InvariantCulture), "-l", "warning"], variables);
-    }
-
-    private async Task WaitForAllAsync(IReadOnlyList<AsyncResult> handles, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        for (var i = 0; i < handles.Count; i++)
-        {
-            var remaining = deadline - DateTime.UtcNow;
-            TaskResult result;
-            try
-            {
-                result = await handles[i].WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-            }
-            catch (TimeoutException e)
-            {
-                throw new TimeoutException($"Only {i} of {handles.Count} tasks were done: {e.Message}\n{_sandbox.DescribeProcesses()}", e);
-            }
-            Assert.True(result.State == TaskState.Success && JsonNode.DeepEquals(result.Result, JsonValue.Create(i)),
-                $"test.slow({i}) ended {result.State.ToWire()}.");
-        }
     }
 }
 
