@@ -100,11 +100,8 @@ public sealed record RabbitMQOptions
             Password = password,
             UseTls = tls,
         };
-        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (name, value) in BrokerUrls.QueryOptions(uri.Query))
         {
-            var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
-            var value = equals < 0 ? "" : Uri.UnescapeDataString(pair[(equals + 1)..]);
             options = name switch
             {
                 "heartbeat" => options with { Heartbeat = TimeSpan.FromSeconds(Number(url, name, value, 0, 3600)) },

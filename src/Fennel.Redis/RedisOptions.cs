@@ -121,11 +121,8 @@ public sealed record RedisOptions
             Password = password,
             UseTls = tls,
         };
-        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (name, value) in BrokerUrls.QueryOptions(uri.Query))
         {
-            var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
-            var value = equals < 0 ? "" : Uri.UnescapeDataString(pair[(equals + 1)..]);
             options = name switch
             {
                 "visibility_timeout" => options with { VisibilityTimeout = TimeSpan.FromSeconds(Positive(url, name, value)) },

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Fennel.Configuration;
 
 namespace Fennel.Sqlite;
 
@@ -61,11 +62,8 @@ public sealed record SqliteOptions
         }
 
         var options = new SqliteOptions { Path = System.IO.Path.GetFullPath(path) };
-        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (name, value) in BrokerUrls.QueryOptions(query))
         {
-            var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
-            var value = Uri.UnescapeDataString(equals < 0 ? "" : pair[(equals + 1)..]);
             options = name switch
             {
                 "busy_timeout_ms" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms > 0 =>

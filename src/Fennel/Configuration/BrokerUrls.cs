@@ -26,4 +26,15 @@ public static class BrokerUrls
         var colon = url.IndexOf(':', scheme + 3);
         return colon > 0 && colon < at ? url[..(colon + 1)] + "***" + url[at..] : url;
     }
+
+    /// <summary>The <c>name=value</c> options of a URL's query (with or without its <c>?</c>), percent-decoded, in order.</summary>
+    public static IEnumerable<(string Name, string Value)> QueryOptions(string query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        foreach (var pair in query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            yield return (Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]), equals < 0 ? "" : Uri.UnescapeDataString(pair[(equals + 1)..]));
+        }
+    }
 }
