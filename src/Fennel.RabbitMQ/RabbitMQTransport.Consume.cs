@@ -15,7 +15,7 @@ public sealed partial class RabbitMQTransport
     private readonly ConcurrentDictionary<string, HeldMessage> _leased = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _consumerGate = new(1, 1);
     private readonly ConcurrentDictionary<string, bool> _consumedQueues = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _consumerTags = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _consumerTags = new(StringComparer.Ordinal); // read without the gate on the fast path
     private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IChannel? _consumer;
     private int _generation;
