@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(2006, LogLevel.Warning, "Task {Name}[{Id}] exceeded its hard time limit of {Seconds} s; recorded as TimeLimitExceeded (the handler was cancelled but .NET cannot stop it by force in the {Pool} pool)")]
     public static partial void HardTimeLimit(ILogger logger, string name, string id, double seconds, string pool);
 
+    [LoggerMessage(2007, LogLevel.Warning, "Task {Name}[{Id}] terminated after {Seconds:0.000}s; marked REVOKED")]
+    public static partial void TaskTerminated(ILogger logger, string name, string id, double seconds);
+
     [LoggerMessage(3002, LogLevel.Warning, "Message {Tag} from queue {Queue} comes back after its worker was lost (delivery {Delivery} of at most {Limit}); {Node} runs it alone, so if it takes the process down again nothing else is counted with it")]
     public static partial void RunningAlone(ILogger logger, string tag, string queue, int delivery, int limit, string node);
 

@@ -18,6 +18,8 @@ internal static class WorkerCommand
         new(["-P", "--pool"], "Pool: async (default, for awaiting tasks) or threads (for blocking tasks)", "POOL"),
         new(["--prefetch-multiplier"], "Messages held per concurrency slot (default 4)", "N"),
         new(["--shutdown-timeout"], "Seconds a warm shutdown waits for running tasks before going cold (default 50)", "SECONDS"),
+        new(["--soft-time-limit"], "Seconds after which a task's cancellation token fires, for tasks that set no limit (default none)", "SECONDS"),
+        new(["--time-limit"], "Seconds after which a task ends FAILURE TimeLimitExceeded, for tasks that set no limit (default none)", "SECONDS"),
     ], [], RunAsync);
 
     private static async Task<int> RunAsync(FennelApp app, ParsedCommand cmd, CancellationToken cancellationToken)
@@ -40,6 +42,8 @@ internal static class WorkerCommand
         var concurrency = cmd.GetInt("concurrency", min: 1);
         var prefetch = cmd.GetInt("prefetch-multiplier", min: 1);
         var shutdown = cmd.GetSeconds("shutdown-timeout");
+        var softLimit = cmd.GetSeconds("soft-time-limit");
+        var hardLimit = cmd.GetSeconds("time-limit");
         var worker = app.CreateWorker(o =>
         {
             if (cmd.Get("queues") is { } queues) o.Queues = [.. queues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
@@ -48,6 +52,8 @@ internal static class WorkerCommand
             if (poolKind is { } p) o.Pool = p;
             if (prefetch is { } m) o.PrefetchMultiplier = m;
             if (shutdown is { } s) o.ShutdownTimeout = s;
+            if (softLimit is { } soft) o.SoftTimeLimit = soft;
+            if (hardLimit is { } hard) o.TimeLimit = hard;
         });
 
         var signals = 0;

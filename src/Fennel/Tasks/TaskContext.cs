@@ -7,8 +7,10 @@ namespace Fennel.Tasks;
 /// </summary>
 public sealed class TaskContext
 {
-    internal TaskContext(TaskMessage message, string queue, string workerName, int deliveryCount, CancellationToken cancellationToken)
+    internal TaskContext(TaskMessage message, string queue, string workerName, int deliveryCount, CancellationToken cancellationToken,
+        CancellationToken softTimeLimit = default)
     {
+        _softTimeLimit = softTimeLimit;
         Message = message;
         Queue = queue;
         WorkerName = workerName;
@@ -17,6 +19,7 @@ public sealed class TaskContext
     }
 
     private static readonly AsyncLocal<TaskContext?> Ambient = new();
+    private readonly CancellationToken _softTimeLimit;
 
     /// <summary>
     /// The task running on this async flow, or null outside a task. Tasks sent from inside a task get it as parent
@@ -48,6 +51,12 @@ public sealed class TaskContext
 
     /// <summary>Fires at the soft time limit and on cold shutdown or terminate.</summary>
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// True once the soft time limit has passed (Celery's <c>SoftTimeLimitExceeded</c>): the token fired for that reason, so
+    /// a handler can tidy up and return, or let the cancellation end the task as FAILURE <c>SoftTimeLimitExceeded</c>.
+    /// </summary>
+    public bool SoftTimeLimitExceeded => _softTimeLimit.IsCancellationRequested;
 
     /// <summary>The whole message, headers included.</summary>
     public TaskMessage Message { get; }

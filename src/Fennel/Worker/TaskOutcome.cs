@@ -19,6 +19,9 @@ internal abstract record TaskOutcome(double Seconds)
     /// <summary>It expired before it could run.</summary>
     public sealed record Expired(double Seconds) : TaskOutcome(Seconds);
 
+    /// <summary>It was revoked while running (terminate): it ends REVOKED with <paramref name="Reason"/> (<c>terminated</c>).</summary>
+    public sealed record Revoked(string Reason, double Seconds) : TaskOutcome(Seconds);
+
     /// <summary>A cold shutdown interrupted it; nothing may be recorded or acknowledged.</summary>
     public sealed record Interrupted(double Seconds) : TaskOutcome(Seconds);
 }

@@ -10,6 +10,9 @@ internal static class TaskOutcomes
     /// <summary>What an expired task stores: Celery's <c>TaskRevokedError('expired')</c>.</summary>
     public static readonly RemoteException ExpiredError = new("TaskRevokedError", "expired", "celery.exceptions", null);
 
+    /// <summary>What a revoked task stores: Celery's <c>TaskRevokedError(reason)</c> (<c>revoked</c>, <c>terminated</c>).</summary>
+    public static RemoteException RevokedError(string reason) => new("TaskRevokedError", reason, "celery.exceptions", null);
+
     /// <summary>Stores a state; false (after <paramref name="onError"/>) when the store failed.</summary>
     public static async Task<bool> StoreAsync(IResultStore store, TimeSpan expires, TimeProvider time, string workerName, TaskMessage message,
         TaskState state, RemoteException? error, JsonNode? value, Action<Exception> onError)

@@ -10,48 +10,60 @@ namespace Fennel.Worker;
 
 /// <summary>
 /// Runs one task and says how it ended: the handler in a DI scope on the pool, with its cancellation token (soft time
-/// limit, cold shutdown), the hard time limit, retries asked for or automatic. It stores and settles nothing: the worker
+/// limit, cold shutdown, terminate), the hard time limit, retries asked for or automatic. Time limits come from the
+/// message's <c>timelimit</c> header (set per call), else the task's options, else the worker's defaults. It stores and settles nothing: the worker
 /// does that (<c>Worker.Execute.cs</c>), and so does eager mode (<see cref="EagerRunner"/>).
 /// </summary>
-internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, string workerName, TimeProvider time)
+internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, string workerName, TimeProvider time,
+    TimeSpan? defaultSoftTimeLimit = null, TimeSpan? defaultTimeLimit = null)
 {
     private readonly Random _jitter = new();
 
     public IWorkerPool Pool => pool;
 
-    public async Task<TaskOutcome> RunAsync(TaskJob job, CancellationToken cold)
+    /// <summary>Runs <paramref name="job"/>; <paramref name="cold"/> interrupts it (nothing recorded), <paramref name="terminate"/> revokes it.</summary>
+    public async Task<TaskOutcome> RunAsync(TaskJob job, CancellationToken cold, CancellationToken terminate = default)
     {
         var message = job.Message;
         var started = Stopwatch.GetTimestamp();
         if (message.Expires is { } expires && expires <= time.GetUtcNow()) return new TaskOutcome.Expired(0);
 
-        var soft = SecondsOrNull(message.TimeLimit.Soft) ?? job.Task.Options.SoftTimeLimit;
-        var hard = SecondsOrNull(message.TimeLimit.Hard) ?? job.Task.Options.TimeLimit;
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cold);
-        if (soft is { } s) cancel.CancelAfter(s);
-        var context = new TaskContext(message, job.Delivery.Queue, workerName, job.Delivery.DeliveryCount, cancel.Token);
+        var soft = SecondsOrNull(message.TimeLimit.Soft) ?? job.Task.Options.SoftTimeLimit ?? defaultSoftTimeLimit;
+        var hard = SecondsOrNull(message.TimeLimit.Hard) ?? job.Task.Options.TimeLimit ?? defaultTimeLimit;
+        using var softLimit = new CancellationTokenSource();
+        if (soft is { } s) softLimit.CancelAfter(s);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cold, terminate, softLimit.Token);
+        var context = new TaskContext(message, job.Delivery.Queue, workerName, job.Delivery.DeliveryCount, cancel.Token, softLimit.Token);
         using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.run " + message.Task, ActivityKind.Consumer);
         activity?.SetTag("fennel.task.id", message.Id);
+        Task<JsonNode?>? run = null;
         try
         {
-            var run = pool.RunAsync(async () =>
+            run = pool.RunAsync(async () =>
             {
                 TaskContext.Current = context;
                 await using var scope = services.CreateAsyncScope();
                 return await job.Task.Invoker.InvokeAsync(job.Arguments, scope.ServiceProvider, context, cancel.Token).ConfigureAwait(false);
             }).AsTask();
-            JsonNode? value = hard is { } h ? await run.WaitAsync(h, time).ConfigureAwait(false) : await run.ConfigureAwait(false);
+            // A terminated handler that ignores its token is abandoned like one past its hard limit: the task ends now.
+            JsonNode? value = hard is { } h ? await run.WaitAsync(h, time, terminate).ConfigureAwait(false) : await run.WaitAsync(terminate).ConfigureAwait(false);
             return new TaskOutcome.Succeeded(value, Elapsed(started));
         }
-        catch (TimeoutException) when (hard is { } h)
+        catch (TimeoutException) when (hard is { } h && run is { IsCompleted: false })
         {
             await cancel.CancelAsync().ConfigureAwait(false);
+            if (run is not null) pool.Abandon(run);
             return new TaskOutcome.Failed(new RemoteException("TimeLimitExceeded", $"TimeLimitExceeded({h.TotalSeconds})", "billiard.exceptions", null),
                 null, Elapsed(started));
         }
         catch (OperationCanceledException) when (cold.IsCancellationRequested)
         {
             return new TaskOutcome.Interrupted(Elapsed(started));
+        }
+        catch (Exception) when (terminate.IsCancellationRequested)
+        {
+            if (run is { IsCompleted: false }) pool.Abandon(run);
+            return new TaskOutcome.Revoked("terminated", Elapsed(started));
         }
         catch (RetryException retry)
         {
@@ -61,9 +73,9 @@ internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, st
         {
             return Retry(job, ex, null, null, started);
         }
-        catch (OperationCanceledException ex) when (soft is not null && cancel.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (softLimit.IsCancellationRequested)
         {
-            return new TaskOutcome.Failed(new RemoteException("SoftTimeLimitExceeded", $"SoftTimeLimitExceeded({soft.Value.TotalSeconds})",
+            return new TaskOutcome.Failed(new RemoteException("SoftTimeLimitExceeded", $"SoftTimeLimitExceeded({soft.GetValueOrDefault().TotalSeconds})",
                 "billiard.exceptions", ex.ToString()), ex, Elapsed(started));
         }
         catch (Exception ex)

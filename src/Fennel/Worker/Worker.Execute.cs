@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Fennel.Protocol;
 using Fennel.Results;
 
@@ -8,6 +9,26 @@ namespace Fennel.Worker;
 public sealed partial class Worker
 {
     private TaskRunner _runner = null!;
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _terminators = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Stops the running task <paramref name="taskId"/> (revoke with terminate): it ends REVOKED <c>terminated</c> and its
+    /// message is acknowledged. In the process pool its child is killed; elsewhere its token fires and the worker stops
+    /// waiting for it. False when no task of that id runs here.
+    /// </summary>
+    public bool TryTerminate(string taskId)
+    {
+        if (!_terminators.TryGetValue(taskId, out var terminate)) return false;
+        try
+        {
+            terminate.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // it finished meanwhile
+        }
+        return true;
+    }
 
     /// <summary>One of <c>concurrency</c> loops taking jobs from the dispatcher.</summary>
     private async Task RunJobsAsync()
@@ -38,7 +59,19 @@ public sealed partial class Worker
     {
         var message = job.Message;
         if (Options.TrackStarted) await StoreOutcomeAsync(message, TaskState.Started, null).ConfigureAwait(false);
-        var outcome = await _runner.RunAsync(job, _cold.Token).ConfigureAwait(false);
+        TaskOutcome outcome;
+        using (var terminate = new CancellationTokenSource())
+        {
+            _terminators[message.Id] = terminate;
+            try
+            {
+                outcome = await _runner.RunAsync(job, _cold.Token, terminate.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _terminators.TryRemove(new KeyValuePair<string, CancellationTokenSource>(message.Id, terminate));
+            }
+        }
         string state;
         switch (outcome)
         {
@@ -50,6 +83,12 @@ public sealed partial class Worker
                 if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.ExpiredError).ConfigureAwait(false)) goto NotStored;
                 await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
                 return;
+
+            case TaskOutcome.Revoked revoked:
+                Log.TaskTerminated(_logger, message.DisplayName, message.Id, outcome.Seconds);
+                if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.RevokedError(revoked.Reason)).ConfigureAwait(false)) goto NotStored;
+                state = "REVOKED";
+                break;
 
             case TaskOutcome.Succeeded success:
                 if (!await StoreOutcomeAsync(message, TaskState.Success, null, success.Value).ConfigureAwait(false)) goto NotStored;

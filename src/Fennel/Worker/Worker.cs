@@ -105,7 +105,7 @@ public sealed partial class Worker : IAsyncDisposable
             throw;
         }
         _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
-        _runner = new TaskRunner(_app.Services, _pool, Name, _time);
+        _runner = new TaskRunner(_app.Services, _pool, Name, _time, Options.SoftTimeLimit, Options.TimeLimit);
         _runners = [.. Enumerable.Range(0, Options.Concurrency).Select(_ => Task.Run(RunJobsAsync, CancellationToken.None))];
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
         _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);

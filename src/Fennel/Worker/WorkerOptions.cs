@@ -44,6 +44,18 @@ public sealed class WorkerOptions
     /// </summary>
     public int MaxDeliveries { get; set; } = 5;
 
+    /// <summary>
+    /// The soft time limit for tasks that set none themselves (<c>--soft-time-limit</c>): the task's token fires and
+    /// <see cref="Tasks.TaskContext.SoftTimeLimitExceeded"/> turns true. <value>Default: none.</value>
+    /// </summary>
+    public TimeSpan? SoftTimeLimit { get; set; }
+
+    /// <summary>
+    /// The hard time limit for tasks that set none themselves (<c>--time-limit</c>): past it the task ends FAILURE
+    /// <c>TimeLimitExceeded</c>. <value>Default: none.</value>
+    /// </summary>
+    public TimeSpan? TimeLimit { get; set; }
+
     /// <summary>Store the STARTED state when a task starts (one more write per task). <value>Default: false, as Celery.</value></summary>
     public bool TrackStarted { get; set; }
 
@@ -55,6 +67,8 @@ public sealed class WorkerOptions
         if (LeaseDuration < TimeSpan.FromSeconds(1)) throw new FennelConfigurationException($"Worker lease duration must be at least 1 s, not {LeaseDuration}.");
         if (ShutdownTimeout < TimeSpan.Zero) throw new FennelConfigurationException($"Worker shutdown timeout must not be negative, not {ShutdownTimeout}.");
         if (MaxDeliveries < 1) throw new FennelConfigurationException($"Worker max deliveries must be at least 1, not {MaxDeliveries}.");
+        if (SoftTimeLimit is { } soft && soft <= TimeSpan.Zero) throw new FennelConfigurationException($"Worker soft time limit must be positive, not {soft}.");
+        if (TimeLimit is { } hard && hard <= TimeSpan.Zero) throw new FennelConfigurationException($"Worker time limit must be positive, not {hard}.");
         if (string.IsNullOrWhiteSpace(NodeName)) throw new FennelConfigurationException("Worker node name must not be empty.");
         foreach (var q in Queues)
         {
@@ -67,6 +81,7 @@ public sealed class WorkerOptions
     {
         Queues = [.. Queues], NodeName = NodeName, Concurrency = Concurrency, Pool = Pool, PrefetchMultiplier = PrefetchMultiplier,
         ShutdownTimeout = ShutdownTimeout, LeaseDuration = LeaseDuration, MaxDeliveries = MaxDeliveries, TrackStarted = TrackStarted,
+        SoftTimeLimit = SoftTimeLimit, TimeLimit = TimeLimit,
     };
 }
 

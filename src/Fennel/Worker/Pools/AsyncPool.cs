@@ -12,5 +12,11 @@ internal sealed class AsyncPool : IWorkerPool
 
     public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler) => handler();
 
+    public void Resize(int concurrency) { } // the worker's runners bound it; no threads of its own
+
+    public Task RestartAsync(CancellationToken cancellationToken) => Task.CompletedTask; // nothing to replace in-process
+
+    public void Abandon(Task run) { } // it holds no thread while it awaits; a handler spinning on the CPU keeps one until it returns
+
     public void Dispose() { }
 }
