@@ -47,6 +47,12 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Warning, "Task {Name}[{Id}] terminated after {Seconds:0.000}s; marked REVOKED")]
     public static partial void TaskTerminated(ILogger logger, string name, string id, double seconds);
 
+    [LoggerMessage(1005, LogLevel.Information, "{Node} {Change} its pool: concurrency {Concurrency}, prefetch {Prefetch}")]
+    public static partial void PoolResized(ILogger logger, string node, string change, int concurrency, int prefetch);
+
+    [LoggerMessage(1006, LogLevel.Information, "{Node} restarted its {Pool} pool")]
+    public static partial void PoolRestarted(ILogger logger, string node, string pool);
+
     [LoggerMessage(3002, LogLevel.Warning, "Message {Tag} from queue {Queue} comes back after its worker was lost (delivery {Delivery} of at most {Limit}); {Node} runs it alone, so if it takes the process down again nothing else is counted with it")]
     public static partial void RunningAlone(ILogger logger, string tag, string queue, int delivery, int limit, string node);
 

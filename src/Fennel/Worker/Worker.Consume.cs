@@ -27,7 +27,7 @@ public sealed partial class Worker
                 while (taken < Prefetch && _slots.Wait(0)) taken++;
                 var deliveries = await _transport.FetchAsync(Queues, taken, Options.LeaseDuration, FetchWait, stop).ConfigureAwait(false);
                 foreach (var delivery in deliveries) _held[delivery.DeliveryTag] = delivery;
-                if (taken > deliveries.Count) _slots.Release(taken - deliveries.Count);
+                if (taken > deliveries.Count) ReturnSlots(taken - deliveries.Count);
                 taken = 0;
                 backoff = TimeSpan.FromSeconds(1);
                 if (deliveries.FirstOrDefault(IsSuspect) is { } suspect) await RunAloneAsync(suspect, deliveries, stop).ConfigureAwait(false);
@@ -35,13 +35,13 @@ public sealed partial class Worker
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
-                if (taken > 0) _slots.Release(taken);
+                if (taken > 0) ReturnSlots(taken);
                 break;
             }
             catch (Exception ex)
             {
                 // The broker is down or refused: nothing was taken, so nothing is lost. Try again with a growing pause.
-                if (taken > 0) _slots.Release(taken);
+                if (taken > 0) ReturnSlots(taken);
                 Log.FetchFailed(_logger, Name, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl), backoff.TotalSeconds, ex);
                 try
                 {
@@ -155,7 +155,7 @@ public sealed partial class Worker
     private bool Forget(Delivery delivery)
     {
         if (!_held.TryRemove(delivery.DeliveryTag, out _)) return false;
-        _slots.Release();
+        ReturnSlots(1);
         return true;
     }
 

@@ -30,12 +30,12 @@ public sealed partial class Worker
         return true;
     }
 
-    /// <summary>One of <c>concurrency</c> loops taking jobs from the dispatcher.</summary>
-    private async Task RunJobsAsync()
+    /// <summary>One of <c>concurrency</c> loops taking jobs from the dispatcher; <paramref name="retire"/> ends it between jobs.</summary>
+    private async Task RunJobsAsync(CancellationToken retire)
     {
-        while (await _jobs.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        while (await WaitForJobAsync(retire).ConfigureAwait(false))
         {
-            while (_jobs.Reader.TryRead(out var job))
+            while (!retire.IsCancellationRequested && _jobs.Reader.TryRead(out var job))
             {
                 if (_stopFetching.IsCancellationRequested && State == WorkerState.Stopping)
                 {
@@ -52,6 +52,18 @@ public sealed partial class Worker
                     Interlocked.Decrement(ref _running);
                 }
             }
+        }
+    }
+
+    private async Task<bool> WaitForJobAsync(CancellationToken retire)
+    {
+        try
+        {
+            return await _jobs.Reader.WaitToReadAsync(retire).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (retire.IsCancellationRequested)
+        {
+            return false; // the pool shrank
         }
     }
 

@@ -30,7 +30,6 @@ public sealed partial class Worker : IAsyncDisposable
     private ITransport _transport = null!;
     private IResultStore _results = null!;
     private IWorkerPool _pool = null!;
-    private Task[] _runners = [];
     private Task _consumer = Task.CompletedTask;
     private Task _leaseKeeper = Task.CompletedTask;
     private WorkerState _state = WorkerState.Created;
@@ -45,8 +44,8 @@ public sealed partial class Worker : IAsyncDisposable
         _time = app.TimeProvider;
         Name = NodeNames.Expand(options.NodeName);
         Queues = options.Queues.Count > 0 ? [.. options.Queues.Distinct(StringComparer.Ordinal)] : [app.Options.DefaultQueue];
-        Prefetch = options.Concurrency * options.PrefetchMultiplier;
-        _slots = new SemaphoreSlim(Prefetch, Prefetch);
+        _concurrency = options.Concurrency;
+        _slots = new SemaphoreSlim(Prefetch);
         _logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
     }
 
@@ -59,8 +58,11 @@ public sealed partial class Worker : IAsyncDisposable
     /// <summary>The options it runs with (a copy: later changes do not affect it).</summary>
     public WorkerOptions Options { get; }
 
+    /// <summary>How many tasks run at once now: <see cref="WorkerOptions.Concurrency"/>, or what a pool grow / shrink made it.</summary>
+    public int Concurrency => Volatile.Read(ref _concurrency);
+
     /// <summary>How many messages it holds at most: concurrency × prefetch multiplier.</summary>
-    public int Prefetch { get; }
+    public int Prefetch => Concurrency * Options.PrefetchMultiplier;
 
     /// <summary>Where it is in its life.</summary>
     public WorkerState State
@@ -106,11 +108,11 @@ public sealed partial class Worker : IAsyncDisposable
         }
         _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
         _runner = new TaskRunner(_app.Services, _pool, Name, _time, Options.SoftTimeLimit, Options.TimeLimit);
-        _runners = [.. Enumerable.Range(0, Options.Concurrency).Select(_ => Task.Run(RunJobsAsync, CancellationToken.None))];
+        StartRunners(Options.Concurrency);
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
         _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);
         lock (_gate) _state = WorkerState.Running;
-        Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Options.Concurrency, Prefetch,
+        Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
     }
 
@@ -132,7 +134,7 @@ public sealed partial class Worker : IAsyncDisposable
         timeout.CancelAfter(Options.ShutdownTimeout);
         try
         {
-            await Task.WhenAll(_runners).WaitAsync(timeout.Token).ConfigureAwait(false);
+            await AllRunnersDoneAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -10,7 +10,9 @@ internal sealed class AsyncPool : IWorkerPool
 {
     public string Name => "async";
 
-    public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler) => handler();
+    // Queued to the thread pool rather than called inline, so a handler that computes before its first await (or never
+    // awaits) cannot hold the runner: the hard time limit and terminate still end the task on time.
+    public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler) => new(Task.Run(() => handler().AsTask()));
 
     public void Resize(int concurrency) { } // the worker's runners bound it; no threads of its own
 

@@ -97,6 +97,11 @@ internal sealed class ThreadsPool : IWorkerPool
             {
                 if (!ShouldStay(generation)) return;
                 if (!_work.TryTake(out var item, IdleCheck)) continue;
+                if (!ShouldStay(generation))
+                {
+                    _work.Add(item); // taken while the pool restarted or shrank: a current thread runs it
+                    return;
+                }
                 item.Generation = generation;
                 item.Thread = Thread.CurrentThread;
                 try
