@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Fennel.Bench.Brokers;
 using Fennel.Bench.Processes;
@@ -103,14 +104,14 @@ internal sealed class IoBench(BenchSettings settings, IBenchBroker broker, Pytho
             var (app, _) = BenchApp.Build(["-b", broker.FennelBroker, "--result-backend", broker.FennelResults, "-l", "warning"]);
             await using (app)
             {
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var started = Stopwatch.GetTimestamp();
                 for (var sent = 0; sent < count; sent += settings.BatchSize)
                 {
                     var calls = new TaskCall[Math.Min(settings.BatchSize, count - sent)];
                     for (var i = 0; i < calls.Length; i++) calls[i] = new TaskCall(BenchTasks.SleepName, new JsonArray(sleepMs));
                     await app.Client.SendBatchAsync(calls, cancellationToken);
                 }
-                fill = new EnqueueResult($"SendBatchAsync, {settings.BatchSize} per call", count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                fill = new EnqueueResult($"SendBatchAsync, {settings.BatchSize} per call", count, Stopwatch.GetElapsedTime(started));
             }
         }
         else
