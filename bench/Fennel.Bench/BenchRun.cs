@@ -41,7 +41,10 @@ internal static class BenchRun
         }
     }
 
-    /// <summary>Measures every system on one broker and prints its report (a section headed by the broker).</summary>
+    /// <summary>
+    /// Measures every system on one broker and prints its report (a section headed by the broker); with
+    /// <c>--scenario io</c>, the I/O scenario instead (<see cref="IoBench"/>).
+    /// </summary>
     private static async Task<string> RunAsync(BenchSettings settings, string kind, RunLog log, CancellationToken cancellationToken)
     {
         await using IBenchBroker broker = kind == "redis"
@@ -53,6 +56,15 @@ internal static class BenchRun
         var celery = new PythonCelery(settings.Python, broker.CeleryBroker, broker.CeleryBackend);
         JsonObject? versions = systems.Any(s => s.StartsWith("celery", StringComparison.Ordinal)) ? await celery.VersionsAsync(cancellationToken) : null;
         var machine = MachineInfo.Collect(broker.Description, versions, settings.Commit, TimeProvider.System);
+
+        var commandLine = string.Join(' ', ["Fennel.Bench", .. Environment.GetCommandLineArgs().Skip(1).Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)]);
+        if (settings.Scenario == "io")
+        {
+            var io = await new IoBench(settings, broker, celery, log).RunAsync(systems, cancellationToken);
+            var ioReport = "### I/O-bound tasks on Redis\n\n" + IoReport.Render(machine, settings, commandLine, io);
+            await Console.Out.WriteAsync(ioReport);
+            return ioReport;
+        }
 
         var columns = new List<SystemResult>();
         RawResult? raw = null;
@@ -72,7 +84,6 @@ internal static class BenchRun
             }
         }
 
-        var commandLine = string.Join(' ', ["Fennel.Bench", .. Environment.GetCommandLineArgs().Skip(1).Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)]);
         var report = $"### On {(kind == "redis" ? "Redis" : "RabbitMQ")}\n\n" + MarkdownReport.Render(machine, settings, kind, commandLine, columns, raw);
         await Console.Out.WriteAsync(report);
         return report;

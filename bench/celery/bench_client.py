@@ -2,6 +2,7 @@
 
     python3 bench_client.py enqueue --count 20000 --mode loop    # bench.noop.apply_async() one at a time
     python3 bench_client.py enqueue --count 20000 --mode group   # group(...).apply_async(): Celery's bulk send
+    python3 bench_client.py enqueue --count 2000 --mode loop --sleep-ms 10 --warmup 0   # bench.sleep.apply_async((10,))
     python3 bench_client.py rtt --count 1000                     # bench.add.delay(i, 1).get() one after another
     python3 bench_client.py versions
 
@@ -21,7 +22,7 @@ import kombu
 import redis
 from celery import group
 
-from bench_tasks import add, app, noop
+from bench_tasks import add, app, noop, sleep
 
 WARMUP_QUEUE = "bench.warmup"
 
@@ -38,8 +39,16 @@ def purge_warmup_queue():
         connection.default_channel.queue_purge(WARMUP_QUEUE)
 
 
-def enqueue(count, mode, warmup):
-    if mode == "loop":
+def enqueue(count, mode, warmup, sleep_ms):
+    if sleep_ms is not None:
+        if mode != "loop":
+            raise SystemExit("--sleep-ms goes with --mode loop")
+        warm_up(warmup, lambda: (sleep.apply_async((sleep_ms,), queue=WARMUP_QUEUE), purge_warmup_queue()))
+        started = time.perf_counter()
+        for _ in range(count):
+            sleep.apply_async((sleep_ms,))
+        seconds = time.perf_counter() - started
+    elif mode == "loop":
         def round_():
             for _ in range(100):
                 noop.apply_async(queue=WARMUP_QUEUE)
@@ -60,7 +69,7 @@ def enqueue(count, mode, warmup):
         seconds = time.perf_counter() - started
     else:
         raise SystemExit(f"unknown mode {mode!r}; choose loop or group")
-    return {"mode": mode, "count": count, "seconds": seconds}
+    return {"mode": mode, "count": count, "seconds": seconds, "task": "noop" if sleep_ms is None else "sleep"}
 
 
 def rtt(count, warmup, timeout):
@@ -92,6 +101,7 @@ def main(argv):
     e.add_argument("--count", type=int, required=True)
     e.add_argument("--mode", choices=["loop", "group"], required=True)
     e.add_argument("--warmup", type=float, default=3.0)
+    e.add_argument("--sleep-ms", type=int, default=None, help="send bench.sleep(ms) instead of bench.noop")
     r = commands.add_parser("rtt")
     r.add_argument("--count", type=int, required=True)
     r.add_argument("--warmup", type=float, default=3.0)
@@ -100,7 +110,7 @@ def main(argv):
     args = parser.parse_args(argv)
 
     if args.command == "enqueue":
-        result = enqueue(args.count, args.mode, args.warmup)
+        result = enqueue(args.count, args.mode, args.warmup, args.sleep_ms)
     elif args.command == "rtt":
         result = rtt(args.count, args.warmup, args.timeout)
     else:

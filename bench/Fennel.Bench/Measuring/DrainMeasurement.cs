@@ -52,7 +52,7 @@ internal static class DrainMeasurement
             var cpuAtFirst = cpu.LastOrDefault(s => s.At <= report.First).Cpu;
             var left = await queueLength();
             var result = new DrainResult(configuration, fill.Tasks, fill, report.Last - report.First, report.Last - report.Half, report.Last - worker.StartedAt,
-                memory, cpuAtEnd - cpuAtFirst, after?.Since(before!), left);
+                memory, cpuAtEnd - cpuAtFirst, after?.Since(before!), left, report.Peak);
             return (result, worker);
         }
         catch

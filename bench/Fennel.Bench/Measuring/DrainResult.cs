@@ -14,8 +14,9 @@ namespace Fennel.Bench.Measuring;
 /// <param name="WorkerCpu">CPU time the worker's processes used from their start to the last task.</param>
 /// <param name="Broker">What the broker did from the worker's start to the last task; null when the broker was not the run's.</param>
 /// <param name="QueueLengthAfter">The queue's length after the drain (0 when nothing was left behind).</param>
+/// <param name="PeakRunning">The most tasks running at once, for tasks that tell the probe when they start (<c>bench.sleep</c>); else 0.</param>
 internal sealed record DrainResult(string Configuration, int Tasks, EnqueueResult Fill, TimeSpan FirstToLast, TimeSpan HalfToLast, TimeSpan StartToLast,
-    MemoryUsage MemoryAfter, TimeSpan WorkerCpu, BrokerUsage? Broker, long QueueLengthAfter)
+    MemoryUsage MemoryAfter, TimeSpan WorkerCpu, BrokerUsage? Broker, long QueueLengthAfter, long PeakRunning = 0)
 {
     /// <summary>Tasks per second, first task to last.</summary>
     public double Rate => Tasks / FirstToLast.TotalSeconds;

@@ -25,10 +25,14 @@ internal sealed class PythonCelery(string python, string brokerUrl, string backe
     /// <summary>The line a worker logs at INFO when it consumes: <c>bench-threads@host ready.</c></summary>
     public static bool IsReadyLine(string line) => line.EndsWith(" ready.", StringComparison.Ordinal);
 
-    /// <summary><c>bench.noop.apply_async()</c> in a loop (<c>loop</c>), or <c>group(...).apply_async()</c> (<c>group</c>).</summary>
-    public async Task<EnqueueResult> EnqueueAsync(int count, string mode, TimeSpan warmup, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>bench.noop.apply_async()</c> in a loop (<c>loop</c>), or <c>group(...).apply_async()</c> (<c>group</c>); with
+    /// <paramref name="sleepMs"/>, <c>bench.sleep.apply_async((ms,))</c> in a loop instead.
+    /// </summary>
+    public async Task<EnqueueResult> EnqueueAsync(int count, string mode, TimeSpan warmup, CancellationToken cancellationToken, int? sleepMs = null)
     {
-        var json = await RunClientAsync(["enqueue", "--count", Text(count), "--mode", mode, "--warmup", Seconds(warmup)], cancellationToken);
+        string[] sleep = sleepMs is { } ms ? ["--sleep-ms", Text(ms)] : [];
+        var json = await RunClientAsync(["enqueue", "--count", Text(count), "--mode", mode, "--warmup", Seconds(warmup), .. sleep], cancellationToken);
         var method = mode == "group" ? "group(...).apply_async()" : "apply_async(), one at a time";
         return new EnqueueResult(method, count, TimeSpan.FromSeconds(json["seconds"]!.GetValue<double>()));
     }
