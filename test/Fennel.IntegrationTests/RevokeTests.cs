@@ -123,3 +123,9 @@ public sealed class RedisRevokeTests(ITestOutputHelper output) : RevokeTests(out
 
     public override async Task InitializeAsync() => await RedisBroker.FlushAsync(Url);
 }
+
+/// <summary>Revokes on RabbitMQ (the vhost <c>integration</c> of the run's node, emptied first): the stream <c>fennel.revokes</c>.</summary>
+public sealed class RabbitMQRevokeTests(ITestOutputHelper output) : RevokeTests(output, new IntegrationSandbox(RabbitMQBroker.Url))
+{
+    public override async Task InitializeAsync() => await RabbitMQBroker.ResetAsync();
+}

@@ -64,6 +64,24 @@ public abstract class RevokeStoreConformanceTests : IAsyncLifetime
         throw new InvalidOperationException("The store never caught up.");
     }
 
+    /// <summary>
+    /// Reads on from <paramref name="cursor"/> until <paramref name="count"/> revokes of <paramref name="prefix"/> arrived
+    /// (a reader polls: a store may show another client's revoke a moment after it was written) or a generous deadline.
+    /// </summary>
+    protected static async Task<(List<Revocation> Read, string? Cursor)> ReadUntilAsync(IRevokeStore store, string? cursor, string prefix, int count)
+    {
+        var read = new List<Revocation>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var (more, next) = await ReadToEndAsync(store, cursor);
+            read.AddRange(more);
+            cursor = next;
+            if (Mine(read, prefix).Count >= count || DateTime.UtcNow > deadline) return (read, cursor);
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
     private static List<Revocation> Mine(IEnumerable<Revocation> read, string prefix) =>
         [.. read.Where(r => r.TaskId.StartsWith(prefix, StringComparison.Ordinal))];
 
@@ -98,7 +116,7 @@ public abstract class RevokeStoreConformanceTests : IAsyncLifetime
         var (_, cursor) = await ReadToEndAsync(Store, null);
 
         await (await NewStoreAsync()).AddRevokesAsync(Live([prefix + "-new-1", prefix + "-new-2"], terminate: true));
-        var (read, next) = await ReadToEndAsync(Store, cursor);
+        var (read, next) = await ReadUntilAsync(Store, cursor, prefix, 2);
 
         Assert.Equal([prefix + "-new-1", prefix + "-new-2"], Mine(read, prefix).Select(r => r.TaskId));
         Assert.All(Mine(read, prefix), r => Assert.True(r.Terminate));
@@ -170,9 +188,11 @@ public abstract class RevokeStoreConformanceTests : IAsyncLifetime
         var (_, start) = await ReadToEndAsync(Store, null);
         await Store.AddRevokesAsync(Live(NewIds(prefix, 5)));
 
+        await ReadUntilAsync(Store, start, prefix, 5); // every store has all five now
         var first = await Store.ReadRevokesAsync(start, 2);
         var (rest, _) = await ReadToEndAsync(Store, first.Cursor);
 
+        Assert.Equal(2, first.Revocations.Count);
         Assert.Equal(NewIds(prefix, 5), Mine(first.Revocations.Concat(rest), prefix).Select(r => r.TaskId));
     }
 }
