@@ -27,6 +27,13 @@ public sealed partial class RabbitMQTransport : IRevokeStore
     private const string MarkerField = "fennel_marker";
     private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How often a reader looks again for a stream that does not exist yet (no revoke was ever made on the vhost). Each
+    /// look costs a channel (a failed passive declare closes it), so not on every 250 ms poll: the very first revoke on a
+    /// vhost may reach running workers up to this much later.
+    /// </summary>
+    private static readonly TimeSpan MissingStreamRecheck = TimeSpan.FromSeconds(1);
+
     private readonly SemaphoreSlim _revokeGate = new(1, 1);
     private readonly Lock _mirrorGate = new();
     private readonly SortedList<long, Revocation> _mirror = [];
@@ -34,6 +41,7 @@ public sealed partial class RabbitMQTransport : IRevokeStore
     private IChannel? _revokeChannel;
     private long _lastOffset = -1;
     private bool _streamDeclared;
+    private DateTimeOffset _streamMissingUntil;
 
     /// <inheritdoc />
     public async Task AddRevokesAsync(IReadOnlyList<Revocation> revocations, CancellationToken cancellationToken = default)
@@ -129,7 +137,15 @@ public sealed partial class RabbitMQTransport : IRevokeStore
         try
         {
             if (_revokeChannel is { IsOpen: true }) return true;
-            if (!_streamDeclared && !await RevokeStreamExistsAsync(cancellationToken).ConfigureAwait(false)) return false;
+            if (!_streamDeclared)
+            {
+                if (_time.GetUtcNow() < _streamMissingUntil) return false;
+                if (!await RevokeStreamExistsAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    _streamMissingUntil = _time.GetUtcNow() + MissingStreamRecheck;
+                    return false;
+                }
+            }
             _streamDeclared = true;
             if (_revokeChannel is { } old) await DisposeQuietlyAsync(old).ConfigureAwait(false);
             var channel = await _connection.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
