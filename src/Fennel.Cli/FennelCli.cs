@@ -11,7 +11,7 @@ namespace Fennel.Cli;
 public static class FennelCli
 {
     /// <summary>The built-in commands.</summary>
-    public static IReadOnlyList<CommandSpec> BuiltIn { get; } = [WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, PurgeCommand.Spec];
+    public static IReadOnlyList<CommandSpec> BuiltIn { get; } = [WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec];
 
     /// <summary>Runs the command named by <paramref name="args"/>[0] and returns the exit code.</summary>
     /// <param name="app">The app.</param>

@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(7014, LogLevel.Warning, "Ignored an unreadable message on reply queue {Queue} (correlation id {CorrelationId})")]
     public static partial void RpcResultUnreadable(ILogger logger, string queue, string? correlationId, Exception exception);
+
+    [LoggerMessage(7015, LogLevel.Warning, "Ignored an unreadable message on the revoke stream {Stream}")]
+    public static partial void UnreadableRevoke(ILogger logger, string stream, Exception exception);
 }

@@ -21,7 +21,8 @@ namespace Fennel.RabbitMQ;
 /// <para>The parts: this file (publish, declare, count, purge), <c>RabbitMQTransport.Consume.cs</c> (consumers, the fetch
 /// buffer, redelivery counting), <c>RabbitMQTransport.Settle.cs</c> (ack, release, renew, dead-letter, the lease
 /// watcher), <c>RabbitMQTransport.LongTasks.cs</c> (lease queues past consumer_timeout), <c>RabbitMQTransport.Delay.cs</c>
-/// (parked ETA tasks), <c>RabbitMQTransport.DeadLetters.cs</c> and <c>RabbitMQTransport.Broadcast.cs</c>.</para>
+/// (parked ETA tasks), <c>RabbitMQTransport.DeadLetters.cs</c>, <c>RabbitMQTransport.Broadcast.cs</c> and
+/// <c>RabbitMQTransport.Revokes.cs</c> (the revoke stream).</para>
 /// </remarks>
 public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IBroadcastTransport, IPrefetchingTransport
 {
@@ -57,7 +58,7 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
 
     /// <inheritdoc />
     public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast;
+        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)
@@ -248,6 +249,7 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
         await _disposing.CancelAsync().ConfigureAwait(false);
         await StopConsumingAsync().ConfigureAwait(false);
         await StopBroadcastAsync().ConfigureAwait(false);
+        await StopRevokeReaderAsync().ConfigureAwait(false);
         if (_admin is { } admin) await DisposeQuietlyAsync(admin).ConfigureAwait(false);
         _connection.Lost -= OnConnectionLost;
         _connection.Recovered -= OnConnectionRecoveredAsync;

@@ -30,6 +30,12 @@ internal sealed class RedisKeys(int database)
     /// <summary>Fennel: dead letter ids scored by when they were dead-lettered.</summary>
     public static readonly RedisKey DeadLetterIndex = "_fennel.dead_letters.index";
 
+    /// <summary>
+    /// Fennel: durable revokes, a stream of <c>task_id, terminate, revoked_at, expires_at</c> entries (times in Unix
+    /// milliseconds); the entry id is the readers' cursor.
+    /// </summary>
+    public static readonly RedisKey Revokes = "_fennel.revokes";
+
     /// <summary>The database number, part of every pub/sub channel (pub/sub is not per database).</summary>
     public int Database { get; } = database;
 

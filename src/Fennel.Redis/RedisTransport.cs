@@ -23,7 +23,7 @@ namespace Fennel.Redis;
 /// dead-letter), <c>RedisTransport.Restore.cs</c> (bringing back lapsed and due messages),
 /// <c>RedisTransport.DeadLetters.cs</c> and <c>RedisTransport.Broadcast.cs</c> (kombu's pub/sub fan-out).</para>
 /// </remarks>
-public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroadcastTransport
+public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroadcastTransport, IRevokeStore
 {
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
@@ -65,7 +65,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
 
     /// <inheritdoc />
     public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast;
+        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes;
 
     /// <summary>The keys every lease script gets first (see <see cref="RedisScripts"/>).</summary>
     internal static RedisKey[] LeaseKeys(params RedisKey[] more) =>

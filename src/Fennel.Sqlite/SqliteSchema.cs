@@ -17,7 +17,7 @@ namespace Fennel.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema version this code writes.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     private const string CreateVersion1 = """
         CREATE TABLE IF NOT EXISTS queues (
@@ -60,6 +60,21 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS results_by_expiry ON results (expires_at);
         """;
 
+    /// <summary>
+    /// Version 2: durable revokes. <c>id</c> is the readers' cursor; <c>AUTOINCREMENT</c> so an id is never reused after
+    /// expired rows are trimmed (a reader's cursor never skips a newer revoke).
+    /// </summary>
+    private const string CreateVersion2 = """
+        CREATE TABLE IF NOT EXISTS revokes (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id     TEXT    NOT NULL,
+            terminate   INTEGER NOT NULL,
+            revoked_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS revokes_by_expiry ON revokes (expires_at);
+        """;
+
     /// <summary>Switches the file to WAL and creates the tables when missing; true when this call created them.</summary>
     /// <exception cref="FennelConfigurationException">The file was written by a newer Fennel.</exception>
     public static async Task<bool> CreateAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -83,7 +98,8 @@ internal static class SqliteSchema
         }
         if (version == Version) return false;
 
-        command.CommandText = CreateVersion1 + $"PRAGMA user_version = {Version};";
+        // Each step upgrades from the version before it, so a file of any older version is brought up to date.
+        command.CommandText = (version < 1 ? CreateVersion1 : "") + CreateVersion2 + $"PRAGMA user_version = {Version};";
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;

@@ -17,9 +17,10 @@ namespace Fennel.Sqlite;
 /// for another writer. A fetch leases messages by stamping them with a fresh nonce and a visibility time (see
 /// <see cref="SqliteSchema"/>); a lapsed lease makes the message visible again with its delivery count intact.</para>
 /// <para>The file holds: this file (publish, declare, count, purge), <c>SqliteTransport.Fetch.cs</c> (leasing and idle
-/// waiting), <c>SqliteTransport.Settle.cs</c> (ack, release, renew, dead-letter) and <c>SqliteTransport.DeadLetters.cs</c>.</para>
+/// waiting), <c>SqliteTransport.Settle.cs</c> (ack, release, renew, dead-letter), <c>SqliteTransport.DeadLetters.cs</c> and
+/// <c>SqliteTransport.Revokes.cs</c>.</para>
 /// </remarks>
-public sealed partial class SqliteTransport : ITransport, IDeadLetterStore
+public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRevokeStore
 {
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
@@ -44,7 +45,8 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore
     public SqliteOptions Options => _database.Options;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters;
+    public TransportCapabilities Capabilities =>
+        TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters | TransportCapabilities.Revokes;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)

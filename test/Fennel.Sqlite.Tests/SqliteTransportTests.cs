@@ -54,13 +54,44 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
 
         await using var connection = new SqliteConnection($"Data Source={path}");
         await connection.OpenAsync();
-        Assert.Equal(1L, await ScalarAsync(connection, "PRAGMA user_version"));
+        Assert.Equal(2L, await ScalarAsync(connection, "PRAGMA user_version"));
         Assert.Equal("wal", await ScalarAsync(connection, "PRAGMA journal_mode"));
-        foreach (var table in new[] { "queues", "messages", "dead_letters", "results" })
+        foreach (var table in new[] { "queues", "messages", "dead_letters", "results", "revokes" })
         {
             Assert.Equal(1L, await ScalarAsync(connection, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
         }
         Assert.Equal("declared", await ScalarAsync(connection, "SELECT name FROM queues"));
+    }
+
+    [Fact]
+    public async Task A_version_1_file_is_upgraded_with_the_revokes_table_and_keeps_its_messages()
+    {
+        var path = folder.NewDatabasePath();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            // Version 1 as Fennel wrote it, with one waiting message.
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE queues (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE messages (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, priority INTEGER NOT NULL, body BLOB NOT NULL,
+                    visible_at INTEGER NOT NULL, lease_owner TEXT NULL, delivery_count INTEGER NOT NULL DEFAULT 0, enqueued_at INTEGER NOT NULL);
+                CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, priority INTEGER NOT NULL,
+                    body BLOB NOT NULL, reason TEXT NOT NULL, dead_lettered_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL);
+                CREATE TABLE results (task_id TEXT PRIMARY KEY, state TEXT NOT NULL, body BLOB NOT NULL, date_done INTEGER NULL,
+                    expires_at INTEGER NOT NULL);
+                INSERT INTO messages (queue, priority, body, visible_at, enqueued_at) VALUES ('celery', 0, x'6869', 0, 0);
+                PRAGMA user_version = 1;
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        Assert.Equal(1, await transport.GetQueueLengthAsync("celery"));
+        var now = DateTimeOffset.UtcNow;
+        await transport.AddRevokesAsync([new Revocation("t-1", false, now, now.AddHours(1))]);
+        Assert.Equal("t-1", Assert.Single((await transport.ReadRevokesAsync(null, 10)).Revocations).TaskId);
     }
 
     [Fact]

@@ -21,6 +21,15 @@ public static class TestTasks
             return n;
         });
 
+        // Sleeps, honouring the cancellation token (a revoke with terminate, a soft time limit, a cold shutdown).
+        app.Task<int, int>("test.sleep", async (int ms, TaskContext context, CancellationToken cancellationToken) =>
+        {
+            Journal.Started(context);
+            await Task.Delay(ms, cancellationToken);
+            Journal.Ended(context);
+            return ms;
+        });
+
         // Sleeps until the given Unix time (ms), so a redelivered copy ends when the first run would have; says when it
         // started and how many times its message was delivered.
         app.Task<long, SleepReport>("test.sleep_until", async (long untilUnixMs, TaskContext context) =>

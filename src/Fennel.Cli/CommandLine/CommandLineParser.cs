@@ -55,7 +55,7 @@ public static class CommandLineParser
         {
             throw new UsageException($"'{command.Name}' needs {string.Join(" ", command.Positionals)}. See '{command.Name} --help'.");
         }
-        if (positionals.Count > command.Positionals.Count)
+        if (positionals.Count > command.Positionals.Count && !command.LastPositionalRepeats)
         {
             throw new UsageException($"Unexpected argument '{positionals[command.Positionals.Count]}' for '{command.Name}'. See '{command.Name} --help'.");
         }

@@ -4,11 +4,15 @@ namespace Fennel.Cli.CommandLine;
 /// <param name="Name">The name, e.g. <c>worker</c>.</param>
 /// <param name="Summary">One line for the command list.</param>
 /// <param name="Options">Its own options (the global ones are added).</param>
-/// <param name="Positionals">Names of its positional arguments, e.g. <c>["NAME"]</c>; all required.</param>
+/// <param name="Positionals">Names of its positional arguments, e.g. <c>["NAME"]</c>; all required. A last name ending in
+/// <c>...</c> (<c>["ID..."]</c>) takes one or more values.</param>
 /// <param name="Run">Runs it; returns the exit code.</param>
 public sealed record CommandSpec(string Name, string Summary, IReadOnlyList<OptionSpec> Options, IReadOnlyList<string> Positionals,
     Func<FennelApp, ParsedCommand, CancellationToken, Task<int>> Run)
 {
+    /// <summary>True when the last positional argument takes one or more values (its name ends in <c>...</c>).</summary>
+    public bool LastPositionalRepeats => Positionals.Count > 0 && Positionals[^1].EndsWith("...", StringComparison.Ordinal);
+
     /// <summary>Every option it accepts: its own, then the global ones.</summary>
     public IEnumerable<OptionSpec> AllOptions => Options.Concat(OptionSpec.Global);
 

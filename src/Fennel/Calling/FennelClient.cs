@@ -21,11 +21,13 @@ public sealed class FennelClient
     private readonly TaskRegistry _registry;
     private readonly TaskRoutes _routes;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _revokeExpires;
     private readonly ConcurrentDictionary<string, Task> _declared = new(StringComparer.Ordinal);
 
     internal FennelClient(Func<ITransport> transport, Func<IResultStore> results, TaskRegistry registry, TaskRoutes routes,
-        JsonSerializerOptions json, TimeProvider time)
+        JsonSerializerOptions json, TimeProvider time, TimeSpan revokeExpires)
     {
+        _revokeExpires = revokeExpires;
         _transport = transport;
         _results = results;
         _registry = registry;
@@ -55,7 +57,7 @@ public sealed class FennelClient
     {
         var (message, queue) = Build(new TaskCall(name, args, kwargs, options));
         await PublishAsync([(message, queue)], cancellationToken).ConfigureAwait(false);
-        return new AsyncResult(message.Id, _results(), Json);
+        return new AsyncResult(message.Id, _results(), Json) { Client = this };
     }
 
     /// <summary>Sends a task by name with .NET arguments (serialized as JSON) and a known result type.</summary>
@@ -64,7 +66,7 @@ public sealed class FennelClient
     {
         var (message, queue) = Build(new TaskCall(name, ToJsonArgs(args), null, options));
         await PublishAsync([(message, queue)], cancellationToken).ConfigureAwait(false);
-        return new AsyncResult<TResult>(message.Id, _results(), Json);
+        return new AsyncResult<TResult>(message.Id, _results(), Json) { Client = this };
     }
 
     /// <summary>Sends many tasks in as few broker round trips as possible.</summary>
@@ -74,7 +76,7 @@ public sealed class FennelClient
         var built = calls.Select(Build).ToList();
         await PublishAsync(built, cancellationToken).ConfigureAwait(false);
         var store = _results();
-        return [.. built.Select(b => new AsyncResult(b.Message.Id, store, Json))];
+        return [.. built.Select(b => new AsyncResult(b.Message.Id, store, Json) { Client = this })];
     }
 
     /// <summary>Publishes an already built message (re-sending, retries).</summary>
@@ -82,10 +84,58 @@ public sealed class FennelClient
         PublishAsync([(message, queue)], cancellationToken);
 
     /// <summary>The handle of a task sent earlier.</summary>
-    public AsyncResult GetResult(string taskId) => new(taskId, _results(), Json);
+    public AsyncResult GetResult(string taskId) => new(taskId, _results(), Json) { Client = this };
 
     /// <summary>The handle of a task sent earlier, with its result type.</summary>
-    public AsyncResult<T> GetResult<T>(string taskId) => new(taskId, _results(), Json);
+    public AsyncResult<T> GetResult<T>(string taskId) => new(taskId, _results(), Json) { Client = this };
+
+    /// <summary>Most revokes written or broadcast in one broker call.</summary>
+    private const int RevokeChunk = 1000;
+
+    /// <summary>
+    /// Revokes tasks: workers that receive them later skip them (they end REVOKED <c>revoked</c>), and with
+    /// <paramref name="terminate"/> a running one is stopped (REVOKED <c>terminated</c>). The revokes are kept in the
+    /// broker for <see cref="Configuration.FennelOptions.RevokeExpires"/> (3 h by default) where it can keep them
+    /// (<see cref="TransportCapabilities.Revokes"/>), so workers started or restarted later honour them too; and they are
+    /// broadcast as Celery's <c>revoke</c> control request, so Python Celery workers on the broker honour them as well.
+    /// Completes when the broker holds them.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The broker can neither keep revokes nor broadcast them.</exception>
+    /// <exception cref="FennelException">The broker could not be reached; revoking again is safe.</exception>
+    public async Task RevokeAsync(IEnumerable<string> taskIds, bool terminate = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var ids = taskIds.Distinct(StringComparer.Ordinal).ToList();
+        foreach (var id in ids) ArgumentException.ThrowIfNullOrEmpty(id, nameof(taskIds));
+        if (ids.Count == 0) return;
+        var transport = _transport();
+        var store = transport.Capabilities.HasFlag(TransportCapabilities.Revokes) ? transport as IRevokeStore : null;
+        var broadcast = transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) ? transport as IBroadcastTransport : null;
+        if (store is null && broadcast is null)
+        {
+            throw new NotSupportedException(
+                $"The broker {transport.GetType().Name} can neither keep revokes nor broadcast them, so no worker would learn of them.");
+        }
+        var now = _time.GetUtcNow();
+        foreach (var chunk in ids.Chunk(RevokeChunk))
+        {
+            // Durable first: once it is stored, every Fennel worker honours it, even if the broadcast below fails.
+            if (store is not null)
+            {
+                await store.AddRevokesAsync([.. chunk.Select(id => new Revocation(id, terminate, now, now + _revokeExpires))], cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            if (broadcast is not null)
+            {
+                await broadcast.BroadcastAsync(PidboxRequest.Exchange, "", PidboxRequest.Revoke(chunk, terminate, now), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Revokes one task; see <see cref="RevokeAsync(IEnumerable{string}, bool, CancellationToken)"/>.</summary>
+    public Task RevokeAsync(string taskId, bool terminate = false, CancellationToken cancellationToken = default) =>
+        RevokeAsync([taskId], terminate, cancellationToken);
 
     /// <summary>Deletes every waiting message of a queue; returns how many.</summary>
     public Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) => _transport().PurgeAsync(queue, cancellationToken);

@@ -26,6 +26,13 @@ public sealed class FennelOptions
     public TimeSpan ResultExpires { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>
+    /// How long a revoke is kept in the broker and honoured by workers; a task that arrives later runs. Keep it above the
+    /// longest a revoked task may still wait in a queue (or for its ETA). <value>Default: 3 hours (Celery keeps revokes in
+    /// worker memory for 3 hours, <c>REVOKES_MAX_AGE</c>).</value>
+    /// </summary>
+    public TimeSpan RevokeExpires { get; set; } = TimeSpan.FromHours(3);
+
+    /// <summary>
     /// Write kombu 5.3 JSON type tags for dates, UUIDs, decimals and bytes in arguments and results. Leave off while Celery
     /// 5.2 (kombu 5.2) peers read them. Tags are always read. <value>Default: false.</value>
     /// </summary>
@@ -63,6 +70,7 @@ public sealed class FennelOptions
         }
         if (string.IsNullOrWhiteSpace(DefaultQueue)) throw new FennelConfigurationException("Fennel:DefaultQueue must not be empty.");
         if (ResultExpires <= TimeSpan.Zero) throw new FennelConfigurationException($"Fennel:ResultExpires must be positive, not {ResultExpires}.");
+        if (RevokeExpires <= TimeSpan.Zero) throw new FennelConfigurationException($"Fennel:RevokeExpires must be positive, not {RevokeExpires}.");
         Worker.Validate();
     }
 }

@@ -20,6 +20,19 @@ public class AsyncResult
     /// <summary>The task id.</summary>
     public string Id { get; }
 
+    /// <summary>The client that made this handle (it can revoke); null for a handle made with the constructor.</summary>
+    internal Calling.FennelClient? Client { get; init; }
+
+    /// <summary>
+    /// Revokes the task: a worker that receives it later skips it (REVOKED), and with <paramref name="terminate"/> a worker
+    /// running it stops it. Durable where the broker allows; see <see cref="Calling.FennelClient.RevokeAsync(string, bool, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The handle was made with its constructor, not by a <see cref="Calling.FennelClient"/>.</exception>
+    public Task RevokeAsync(bool terminate = false, CancellationToken cancellationToken = default) =>
+        (Client ?? throw new InvalidOperationException(
+            $"The handle of task {Id} was made without a client, so it cannot revoke; use app.Client.GetResult(\"{Id}\").RevokeAsync() or app.Client.RevokeAsync(...).")
+        ).RevokeAsync(Id, terminate, cancellationToken);
+
     /// <summary>The serializer options used to read the result.</summary>
     protected JsonSerializerOptions Json { get; }
 

@@ -85,4 +85,7 @@ public enum TransportCapabilities
     /// is what Python consumers sharing a Redis broker expect.
     /// </summary>
     DelayedPublish = 8,
+
+    /// <summary>The transport implements <see cref="IRevokeStore"/>: revokes are kept in the broker and outlive workers.</summary>
+    Revokes = 16,
 }

@@ -6,7 +6,7 @@ using Fennel.Transport;
 
 namespace Fennel.Worker;
 
-// Checking each fetched message before it may run: malformed, lost too often, unknown, badly called, expired, not due.
+// Checking each fetched message before it may run: malformed, revoked, lost too often, unknown, badly called, expired, not due.
 public sealed partial class Worker
 {
     /// <summary>Messages due within this window wait in the worker; later ones are parked in the broker.</summary>
@@ -24,6 +24,12 @@ public sealed partial class Worker
         catch (MessageFormatException ex)
         {
             await DeadLetterAsync(delivery, $"malformed message: {ex.Message}").ConfigureAwait(false);
+            return;
+        }
+
+        if (IsRevoked(message.Id))
+        {
+            await DiscardRevokedAsync(delivery, message).ConfigureAwait(false);
             return;
         }
 
@@ -86,6 +92,11 @@ public sealed partial class Worker
             try
             {
                 await Task.Delay(eta - _time.GetUtcNow() is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero, _time, cancel.Token).ConfigureAwait(false);
+                if (IsRevoked(job.Message.Id))
+                {
+                    await DiscardRevokedAsync(job.Delivery, job.Message).ConfigureAwait(false);
+                    return false;
+                }
                 if (_jobs.Writer.TryWrite(job)) return false;
             }
             catch (OperationCanceledException)

@@ -42,6 +42,11 @@ public sealed partial class Worker
                     await ReleaseAsync(job.Delivery, "return unstarted").ConfigureAwait(false);
                     continue;
                 }
+                if (IsRevoked(job.Message.Id))
+                {
+                    await DiscardRevokedAsync(job.Delivery, job.Message).ConfigureAwait(false);
+                    continue;
+                }
                 Interlocked.Increment(ref _running);
                 try
                 {
@@ -75,6 +80,8 @@ public sealed partial class Worker
         using (var terminate = new CancellationTokenSource())
         {
             _terminators[message.Id] = terminate;
+            // Revoked between the check before the pool took it and now: the watcher found no task to terminate then.
+            if (IsRevoked(message.Id)) await terminate.CancelAsync().ConfigureAwait(false);
             try
             {
                 outcome = await _runner.RunAsync(job, _cold.Token, terminate.Token).ConfigureAwait(false);

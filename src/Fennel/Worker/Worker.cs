@@ -14,8 +14,9 @@ namespace Fennel.Worker;
 /// </summary>
 /// <remarks>
 /// The files of this type follow a message: <c>Worker.Consume.cs</c> fetches and holds it (leases, prefetch),
-/// <c>Worker.Dispatch.cs</c> checks it (malformed, unknown, expired, not yet due), <c>Worker.Execute.cs</c> runs it and
-/// settles it. This file is the worker's life: start, warm shutdown, cold shutdown.
+/// <c>Worker.Dispatch.cs</c> checks it (malformed, revoked, unknown, expired, not yet due), <c>Worker.Execute.cs</c> runs it
+/// and settles it, <c>Worker.Revokes.cs</c> follows the revokes kept in the broker. This file is the worker's life: start,
+/// warm shutdown, cold shutdown.
 /// </remarks>
 public sealed partial class Worker : IAsyncDisposable
 {
@@ -98,6 +99,7 @@ public sealed partial class Worker : IAsyncDisposable
         try
         {
             foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+            await LoadRevokesAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -111,6 +113,7 @@ public sealed partial class Worker : IAsyncDisposable
         StartRunners(Options.Concurrency);
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
         _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);
+        StartWatchingRevokes();
         lock (_gate) _state = WorkerState.Running;
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
@@ -204,6 +207,7 @@ public sealed partial class Worker : IAsyncDisposable
     {
         await _stopRenewing.CancelAsync().ConfigureAwait(false);
         await _leaseKeeper.ConfigureAwait(false);
+        await _revokeWatcher.ConfigureAwait(false);
         _pool.Dispose();
         lock (_gate) _state = WorkerState.Stopped;
         Log.WorkerStopped(_logger, Name, Processed);

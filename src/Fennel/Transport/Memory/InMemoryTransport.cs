@@ -7,13 +7,15 @@ namespace Fennel.Transport.Memory;
 /// (leases, priorities, delayed delivery, dead letters) so code tested on it behaves the same on a real broker.
 /// Nothing survives the process.
 /// </summary>
-public sealed class InMemoryTransport : ITransport, IDeadLetterStore
+public sealed class InMemoryTransport : ITransport, IDeadLetterStore, IRevokeStore
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly Dictionary<string, List<Entry>> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (Entry Entry, DateTimeOffset Until)> _leased = new(StringComparer.Ordinal);
     private readonly List<DeadLetter> _deadLetters = [];
+    private readonly List<(long Position, Revocation Revocation)> _revokes = [];
+    private long _revokePosition;
     private TaskCompletionSource _published = NewSignal();
     private long _sequence;
 
@@ -21,7 +23,35 @@ public sealed class InMemoryTransport : ITransport, IDeadLetterStore
     public InMemoryTransport(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters;
+    public TransportCapabilities Capabilities =>
+        TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters | TransportCapabilities.Revokes;
+
+    /// <inheritdoc />
+    public Task AddRevokesAsync(IReadOnlyList<Revocation> revocations, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(revocations);
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            _revokes.RemoveAll(r => r.Revocation.ExpiresAt <= now);
+            foreach (var revocation in revocations) _revokes.Add((++_revokePosition, revocation));
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<RevokePage> ReadRevokesAsync(string? cursor, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var after = cursor is null ? 0 : long.Parse(cursor, System.Globalization.CultureInfo.InvariantCulture);
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var page = _revokes.Where(r => r.Position > after).Take(limit).ToList();
+            var next = page.Count > 0 ? page[^1].Position.ToString(System.Globalization.CultureInfo.InvariantCulture) : cursor;
+            return Task.FromResult(new RevokePage([.. page.Select(r => r.Revocation).Where(r => r.ExpiresAt > now)], next));
+        }
+    }
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)
