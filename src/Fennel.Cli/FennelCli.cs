@@ -54,6 +54,7 @@ public static class FennelCli
             {
                 throw new UsageException($"Unknown log level '{level}'; choose debug, info, warning, error or critical.");
             }
+            if (parsed.Get("logfile") is { } logFile) WorkerCommand.FormatPath("--logfile", logFile, "celery@localhost");
             return await command.Run(app, parsed, cancellationToken).ConfigureAwait(false);
         }
         catch (UsageException ex)
