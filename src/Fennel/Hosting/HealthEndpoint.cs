@@ -59,6 +59,9 @@ internal sealed class HealthEndpoint : IAsyncDisposable
     public static HealthEndpoint Start(IPEndPoint endPoint, Func<HealthReport> report, ILogger logger)
     {
         var listener = new TcpListener(endPoint);
+        // A worker restarted at once (Supervisor's autorestart) binds again while the last one's closed probe connections
+        // linger in TIME_WAIT. On Linux this never lets two listeners share the port.
+        listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         listener.Start();
         var health = new HealthEndpoint(listener, report, logger);
         health._accepting = Task.Run(health.AcceptAsync);
