@@ -29,8 +29,8 @@ if [[ ${#needed[@]} -gt 0 ]]; then
     exit 1
   fi
   echo "==> installing ${needed[*]}"
-  # The packages would start their system services (redis on 6379, a RabbitMQ node on 5672, supervisord) where an init system runs
-  # them; a policy-rc.d answering 101 ("action forbidden") keeps them stopped. The tests use their own servers below.
+  # The packages would start their system services (redis on 6379, a RabbitMQ node on 5672, supervisord) where an init
+  # system runs them; a policy-rc.d answering 101 ("action forbidden") keeps them stopped. The tests use their own below.
   policy=
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     policy=/usr/sbin/policy-rc.d

@@ -78,6 +78,12 @@ public static class FennelCli
         {
             return ExitCodes.Failed;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not one of ours: a bug. The whole exception, so the report has the stack, and the documented code instead of
+            // the runtime's abort (134), so a supervisor's log says what it was.
+            return await FailAsync("internal error (a bug: please report it with this output): " + ex, ExitCodes.Software).ConfigureAwait(false);
+        }
     }
 
     private static async Task<int> FailAsync(string message, int code)
