@@ -59,6 +59,8 @@ internal sealed class SystemdWorkerNotifications(SystemdNotifier notifier, Worke
             }
         }
         while (!worker.Completion.IsCompleted && await WaitAsync(timer).ConfigureAwait(false));
+        // Stopped between two ticks (a remote shutdown with nothing running is quick): systemd still hears it first.
+        if (Interlocked.Exchange(ref _stopping, 1) == 0) notifier.Stopping($"Stopped: {worker.Processed} task(s) processed");
     }
 
     private async Task<bool> WaitAsync(PeriodicTimer timer)
