@@ -43,20 +43,24 @@ internal sealed class PidFile : IDisposable
             {
                 if (File.Exists(full)) RemoveStale(full, processId, isRunning, logger);
                 var temporary = $"{full}.{processId.ToString(CultureInfo.InvariantCulture)}.tmp";
-                using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-                {
-                    stream.Write(System.Text.Encoding.ASCII.GetBytes(processId.ToString(CultureInfo.InvariantCulture) + "\n"));
-                    stream.Flush(flushToDisk: true);
-                }
                 try
                 {
+                    using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+                    {
+                        stream.Write(System.Text.Encoding.ASCII.GetBytes(processId.ToString(CultureInfo.InvariantCulture) + "\n"));
+                        stream.Flush(flushToDisk: true);
+                    }
                     File.Move(temporary, full, overwrite: false);
                     Log.PidFileWritten(logger, full, processId);
                     return new PidFile(full, processId, logger);
                 }
                 catch (IOException) when (File.Exists(full) && attempt < 3)
                 {
-                    File.Delete(temporary); // another process wrote it first: look at whose it is
+                    // Another process wrote it first: look at whose it is.
+                }
+                finally
+                {
+                    if (File.Exists(temporary)) File.Delete(temporary); // gone after the move; left when the move failed
                 }
             }
         }
