@@ -4,8 +4,8 @@
 #   bash scripts/test.sh                 # restore, build once, run every test project
 #   bash scripts/test.sh Fennel.Tests    # only the projects whose name contains the word
 #
-# Needs the .NET SDK; installs what else the tests use when it is missing (redis-server, rabbitmq-server, Python Celery 5
-# from Debian, with apt-get; run as root or install them first) and starts, for the whole run, on free loopback ports:
+# Needs the .NET SDK; installs what else the tests use when it is missing (redis-server, rabbitmq-server, Python Celery 5,
+# supervisor from Debian, with apt-get; run as root or install them first) and starts, for the whole run, on free loopback ports:
 #   - one private redis-server, found by tests through FENNEL_TEST_REDIS (redis://127.0.0.1:PORT);
 #   - one private RabbitMQ node with the vhosts fennel-tests, interop, integration and other, found through
 #     FENNEL_TEST_AMQP (amqp://guest:guest@127.0.0.1:PORT, tests add the vhost) and FENNEL_TEST_RABBITMQCTL (a
@@ -22,14 +22,15 @@ needed=()
 command -v redis-server >/dev/null || needed+=(redis-server)
 [[ -x $rabbitmq_bin/rabbitmq-server ]] || needed+=(rabbitmq-server)
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || needed+=(python3-celery python3-redis)
+command -v supervisord >/dev/null || needed+=(supervisor) # the Supervisor integration tests run their own supervisord
 if [[ ${#needed[@]} -gt 0 ]]; then
   if [[ $(id -u) -ne 0 ]]; then
     echo "scripts/test.sh: missing ${needed[*]}; install them (apt-get install ${needed[*]}) or run as root." >&2
     exit 1
   fi
   echo "==> installing ${needed[*]}"
-  # The packages would start their system services (redis on 6379, a RabbitMQ node on 5672) where an init system runs
-  # them; a policy-rc.d answering 101 ("action forbidden") keeps them stopped. The tests use their own servers below.
+  # The packages would start their system services (redis on 6379, a RabbitMQ node on 5672, supervisord) where an init
+  # system runs them; a policy-rc.d answering 101 ("action forbidden") keeps them stopped. The tests use their own below.
   policy=
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     policy=/usr/sbin/policy-rc.d

@@ -20,6 +20,12 @@ public static class ExitCodes
     /// <summary>An unexpected error inside Fennel (a bug: please report it with the log).</summary>
     public const int Software = 70;
 
+    /// <summary>
+    /// A worker cannot take what it must own alone: its <c>--pidfile</c> names a running process (another worker on the
+    /// same file), or cannot be written, or its <c>--health-listen</c> address is in use.
+    /// </summary>
+    public const int CannotCreate = 73;
+
     /// <summary>Waiting for a result timed out.</summary>
     public const int TimedOut = 75;
 

@@ -54,6 +54,7 @@ public static class FennelCli
             {
                 throw new UsageException($"Unknown log level '{level}'; choose debug, info, warning, error or critical.");
             }
+            if (parsed.Get("logfile") is { } logFile) WorkerCommand.FormatPath("--logfile", logFile, "celery@localhost");
             return await command.Run(app, parsed, cancellationToken).ConfigureAwait(false);
         }
         catch (UsageException ex)
@@ -76,6 +77,12 @@ public static class FennelCli
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return ExitCodes.Failed;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not one of ours: a bug. The whole exception, so the report has the stack, and the documented code instead of
+            // the runtime's abort (134), so a supervisor's log says what it was.
+            return await FailAsync("internal error (a bug: please report it with this output): " + ex, ExitCodes.Software).ConfigureAwait(false);
         }
     }
 

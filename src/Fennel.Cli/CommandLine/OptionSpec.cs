@@ -18,7 +18,7 @@ public sealed record OptionSpec(string[] Names, string Help, string? ValueName =
         new(["-b", "--broker"], "Broker URL (default sqlite:///fennel.db; env FENNEL_BROKER_URL)", "URL"),
         new(["--result-backend"], "Result store URL (default: the broker; env FENNEL_RESULT_BACKEND)", "URL"),
         new(["-l", "--loglevel"], "Log level: debug, info, warning, error, critical (default info)", "LEVEL"),
-        new(["--logfile"], "Also write logs to this file (%n host, %p pid)", "PATH"),
+        new(["--logfile"], "Also write logs to this file (%n node name, %h host, %p full node name, %i/%I process index, %% a %)", "PATH"),
         new(["-h", "--help"], "Show help for the command"),
     ];
 }

@@ -1,12 +1,18 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Fennel.Cli.CommandLine;
+using Fennel.Hosting;
 using Fennel.Worker;
+using Microsoft.Extensions.Logging;
 
 namespace Fennel.Cli.Commands;
 
 /// <summary>
 /// <c>worker</c>: runs a worker in the foreground until a signal stops it. SIGTERM or SIGINT (Ctrl+C) = warm shutdown,
-/// a second one or SIGQUIT = cold shutdown. Exits 0 after a warm shutdown, 1 after a cold one.
+/// a second one or SIGQUIT = cold shutdown. Exits 0 after a warm shutdown, 1 after a cold one. It never daemonizes: a
+/// supervisor (Supervisor, systemd, Kubernetes) owns it; with <c>--pidfile</c> it writes its pid, under systemd
+/// (<c>NOTIFY_SOCKET</c>) it notifies readiness and pings the watchdog, with <c>--health-listen</c> it answers liveness probes.
 /// </summary>
 internal static class WorkerCommand
 {
@@ -20,6 +26,8 @@ internal static class WorkerCommand
         new(["--shutdown-timeout"], "Seconds a warm shutdown waits for running tasks before going cold (default 50)", "SECONDS"),
         new(["--soft-time-limit"], "Seconds after which a task's cancellation token fires, for tasks that set no limit (default none)", "SECONDS"),
         new(["--time-limit"], "Seconds after which a task ends FAILURE TimeLimitExceeded, for tasks that set no limit (default none)", "SECONDS"),
+        new(["--pidfile"], "Write the pid here, remove it on exit; refuse to start (exit 73) while it names a running process (%n, %h, %p, %i as --logfile)", "PATH"),
+        new(["--health-listen"], "Serve GET /healthz on PORT or IP:PORT (PORT alone: 127.0.0.1): 200 while consuming, 503 when starting, stopping or stuck", "ADDRESS"),
     ], [], RunAsync);
 
     private static async Task<int> RunAsync(FennelApp app, ParsedCommand cmd, CancellationToken cancellationToken)
@@ -44,6 +52,15 @@ internal static class WorkerCommand
         var shutdown = cmd.GetSeconds("shutdown-timeout");
         var softLimit = cmd.GetSeconds("soft-time-limit");
         var hardLimit = cmd.GetSeconds("time-limit");
+        IPEndPoint? healthAddress;
+        try
+        {
+            healthAddress = cmd.Get("health-listen") is { } listen ? HealthEndpoint.ParseAddress(listen) : null;
+        }
+        catch (FormatException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
         var worker = app.CreateWorker(o =>
         {
             if (cmd.Get("queues") is { } queues) o.Queues = [.. queues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
@@ -56,12 +73,46 @@ internal static class WorkerCommand
             if (hardLimit is { } hard) o.TimeLimit = hard;
         });
 
+        var logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
+        var pidPath = cmd.Get("pidfile") is { } pidPattern ? FormatPath("--pidfile", pidPattern, worker.Name) : null;
+        PidFile? pidFile = null;
+        HealthEndpoint? health = null;
+        try
+        {
+            if (pidPath is not null) pidFile = PidFile.Create(pidPath, logger);
+            if (healthAddress is not null) health = HealthEndpoint.Start(healthAddress, () => HealthReport.Of(worker, app.TimeProvider, WorkerLiveness.StaleAfter), logger);
+            return await RunWorkerAsync(app, worker, logger, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PidFileException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return ExitCodes.CannotCreate;
+        }
+        catch (SocketException ex) when (health is null && healthAddress is not null)
+        {
+            await Console.Error.WriteLineAsync($"error: cannot serve the health check on {healthAddress}: {ex.Message}. " +
+                "Choose another --health-listen address, or stop what listens there.").ConfigureAwait(false);
+            return ExitCodes.CannotCreate;
+        }
+        finally
+        {
+            if (health is not null) await health.DisposeAsync().ConfigureAwait(false);
+            pidFile?.Dispose();
+        }
+    }
+
+    private static async Task<int> RunWorkerAsync(FennelApp app, Worker.Worker worker, ILogger logger, CancellationToken cancellationToken)
+    {
+        using var notifier = SystemdNotifier.FromEnvironment(logger);
+        var systemd = notifier is null ? null : new SystemdWorkerNotifications(notifier, worker, app.TimeProvider, logger);
         var signals = 0;
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true; // we decide how to stop
             var count = Interlocked.Increment(ref signals);
-            if (context.Signal == PosixSignal.SIGQUIT || count > 1) _ = worker.StopColdAsync();
+            var cold = context.Signal == PosixSignal.SIGQUIT || count > 1;
+            systemd?.Stopping(cold);
+            if (cold) _ = worker.StopColdAsync();
             else _ = worker.StopAsync(CancellationToken.None);
         }
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -70,7 +121,27 @@ internal static class WorkerCommand
         using var cancel = cancellationToken.Register(() => _ = worker.StopAsync(CancellationToken.None));
 
         await worker.StartAsync(cancellationToken).ConfigureAwait(false);
+        var notifying = Task.CompletedTask;
+        if (systemd is not null)
+        {
+            systemd.Ready();
+            notifying = Task.Run(systemd.RunAsync, CancellationToken.None);
+        }
         await worker.Completion.ConfigureAwait(false);
+        await notifying.ConfigureAwait(false);
         return worker.StoppedCold ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+
+    /// <summary>Expands a path option for this node (process index 0); a bad substitution is a usage error.</summary>
+    internal static string FormatPath(string option, string pattern, string nodeName)
+    {
+        try
+        {
+            return NodeNames.FormatPath(pattern, nodeName);
+        }
+        catch (FormatException ex)
+        {
+            throw new UsageException($"{option}: {ex.Message}");
+        }
     }
 }

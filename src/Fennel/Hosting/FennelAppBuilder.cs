@@ -42,7 +42,25 @@ public sealed class FennelAppBuilder
         _host.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         _host.Logging.SetMinimumLevel(global.LogLevel ?? LogLevel.Information);
         _host.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        if (global.LogFile is not null) _host.Logging.AddProvider(new Logging.FileLoggerProvider(global.LogFile));
+        if (global.LogFile is not null && LogFilePath(global) is { } logFile) _host.Logging.AddProvider(new Logging.FileLoggerProvider(logFile));
+    }
+
+    /// <summary>
+    /// The <c>--logfile</c> path with Celery's substitutions for this process (<see cref="Worker.NodeNames.FormatPath"/>,
+    /// index 0), the node being <c>-n</c>, else <c>Fennel:Worker:NodeName</c>, else <c>celery@%h</c>. A pattern with an
+    /// unknown substitution gives null: no file, and the command line reports it (exit 64) before anything runs.
+    /// </summary>
+    private string? LogFilePath(GlobalArguments global)
+    {
+        var node = global.NodeName ?? _host.Configuration["Fennel:Worker:NodeName"] ?? new Worker.WorkerOptions().NodeName;
+        try
+        {
+            return Worker.NodeNames.FormatPath(global.LogFile!, Worker.NodeNames.Expand(node));
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The command-line arguments the app was started with.</summary>

@@ -4,15 +4,17 @@ namespace Fennel;
 
 /// <summary>
 /// The command-line options every command accepts, read before the app is built because they shape it:
-/// <c>-b/--broker</c>, <c>--result-backend</c>, <c>-l/--loglevel</c>, <c>--logfile</c>. The CLI parses (and checks) them again.
+/// <c>-b/--broker</c>, <c>--result-backend</c>, <c>-l/--loglevel</c>, <c>--logfile</c>, and the worker's <c>-n/--hostname</c>
+/// (the log file's path may name the node). The CLI parses (and checks) them again.
 /// </summary>
-internal sealed record GlobalArguments(Dictionary<string, string?> Configuration, LogLevel? LogLevel, string? LogFile)
+internal sealed record GlobalArguments(Dictionary<string, string?> Configuration, LogLevel? LogLevel, string? LogFile, string? NodeName = null)
 {
     public static GlobalArguments Parse(IReadOnlyList<string> args)
     {
         var config = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         LogLevel? level = null;
         string? logFile = null;
+        string? nodeName = null;
         for (var i = 0; i < args.Count; i++)
         {
             var (name, value, consumed) = Split(args, i);
@@ -22,11 +24,12 @@ internal sealed record GlobalArguments(Dictionary<string, string?> Configuration
                 case "--result-backend": config["Fennel:ResultBackend"] = value; break;
                 case "-l" or "--loglevel": level = ParseLevel(value); break;
                 case "--logfile": logFile = value; break;
+                case "-n" or "--hostname": nodeName = value; break;
                 default: continue;
             }
             i += consumed;
         }
-        return new GlobalArguments(config, level, logFile);
+        return new GlobalArguments(config, level, logFile, nodeName);
     }
 
     /// <summary>Celery's level names (and .NET's): debug, info, warning, error, critical, fatal.</summary>

@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 
 namespace Fennel.Logging;
 
 /// <summary>
 /// Writes log lines to a file (<c>--logfile</c>), appending, one line per entry, flushed per line so nothing is lost
-/// when the process is killed. <c>%n</c> (node-less: the host name), <c>%p</c> (process id) and <c>%%</c> expand in the path.
+/// when the process is killed. The path comes expanded (Celery's <c>%n</c>, <c>%h</c>, <c>%p</c>, <c>%i</c>, … by
+/// <see cref="Worker.NodeNames.FormatPath"/>).
 /// </summary>
 internal sealed class FileLoggerProvider : ILoggerProvider
 {
@@ -14,12 +14,8 @@ internal sealed class FileLoggerProvider : ILoggerProvider
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<string, FileLogger> _loggers = new(StringComparer.Ordinal);
 
-    public FileLoggerProvider(string pathPattern)
+    public FileLoggerProvider(string path)
     {
-        var path = pathPattern.Replace("%%", "\0", StringComparison.Ordinal)
-            .Replace("%n", Environment.MachineName, StringComparison.Ordinal)
-            .Replace("%p", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("\0", "%", StringComparison.Ordinal);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };

@@ -22,10 +22,13 @@ public sealed partial class Worker
             var taken = 0;
             try
             {
-                await _slots.WaitAsync(stop).ConfigureAwait(false);
+                TouchFetchLoop();
+                // Every prefetch slot may be held by long tasks: wait in short steps, so the loop is seen alive meanwhile.
+                while (!await _slots.WaitAsync(FetchWait, stop).ConfigureAwait(false)) TouchFetchLoop();
                 taken = 1;
                 while (taken < Prefetch && _slots.Wait(0)) taken++;
                 var deliveries = await _transport.FetchAsync(Queues, taken, Options.LeaseDuration, FetchWait, stop).ConfigureAwait(false);
+                TouchFetchLoop();
                 foreach (var delivery in deliveries) _held[delivery.DeliveryTag] = delivery;
                 if (taken > deliveries.Count) ReturnSlots(taken - deliveries.Count);
                 taken = 0;
@@ -45,7 +48,7 @@ public sealed partial class Worker
                 Log.FetchFailed(_logger, Name, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl), backoff.TotalSeconds, ex);
                 try
                 {
-                    await Task.Delay(backoff, _time, stop).ConfigureAwait(false);
+                    await PauseAliveAsync(backoff, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -95,7 +98,11 @@ public sealed partial class Worker
         while (_jobs.Reader.TryRead(out var queued)) await ReleaseAsync(queued.Delivery, "make room for a redelivered task").ConfigureAwait(false);
         try
         {
-            while (Running > 0) await Task.Delay(IsolationPoll, _time, stop).ConfigureAwait(false);
+            while (Running > 0)
+            {
+                TouchFetchLoop();
+                await Task.Delay(IsolationPoll, _time, stop).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -106,7 +113,22 @@ public sealed partial class Worker
         // Until it is settled (or waits for its ETA): a shutdown meanwhile lets it finish like any running task.
         while (_held.ContainsKey(suspect.DeliveryTag) && !_waitingForEta.ContainsKey(suspect.DeliveryTag))
         {
+            TouchFetchLoop();
             await Task.Delay(IsolationPoll, _time, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Notes that the fetch loop went round: see <see cref="LastFetchLoopActivity"/>.</summary>
+    private void TouchFetchLoop() => Interlocked.Exchange(ref _fetchLoopTicks, _time.GetUtcNow().UtcTicks);
+
+    /// <summary>Waits <paramref name="pause"/> (the broker retry back-off) in steps of at most <see cref="FetchWait"/>, alive.</summary>
+    private async Task PauseAliveAsync(TimeSpan pause, CancellationToken stop)
+    {
+        var until = _time.GetUtcNow() + pause;
+        for (var left = pause; left > TimeSpan.Zero; left = until - _time.GetUtcNow())
+        {
+            TouchFetchLoop();
+            await Task.Delay(left < FetchWait ? left : FetchWait, _time, stop).ConfigureAwait(false);
         }
     }
 

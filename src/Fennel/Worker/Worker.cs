@@ -37,6 +37,7 @@ public sealed partial class Worker : IAsyncDisposable
     private int _running;
     private long _processed;
     private long _failed;
+    private long _fetchLoopTicks;
 
     internal Worker(FennelApp app, WorkerOptions options)
     {
@@ -79,6 +80,16 @@ public sealed partial class Worker : IAsyncDisposable
 
     /// <summary>Tasks running now.</summary>
     public int Running => Volatile.Read(ref _running);
+
+    /// <summary>
+    /// When the fetch loop last went round (UTC), or null before it first did. While the worker runs, the loop goes round
+    /// at least about once a second: after each fetch (a fetch waits at most a second for messages), while it waits for a
+    /// free prefetch slot, and while it waits to retry an unreachable broker. A value older than a few seconds means the
+    /// loop is stuck (a broker call that never returns) or has ended: what liveness checks and the systemd watchdog read.
+    /// </summary>
+    public DateTimeOffset? LastFetchLoopActivity => Interlocked.Read(ref _fetchLoopTicks) is var ticks and > 0
+        ? new DateTimeOffset(ticks, TimeSpan.Zero)
+        : null;
 
     /// <summary>Completes when the worker has stopped.</summary>
     public Task Completion => _stopped.Task;
