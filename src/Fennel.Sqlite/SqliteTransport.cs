@@ -17,7 +17,8 @@ namespace Fennel.Sqlite;
 /// for another writer. A fetch leases messages by stamping them with a fresh nonce and a visibility time (see
 /// <see cref="SqliteSchema"/>); a lapsed lease makes the message visible again with its delivery count intact.</para>
 /// <para>The file holds: this file (publish, declare, count, purge), <c>SqliteTransport.Fetch.cs</c> (leasing and idle
-/// waiting), <c>SqliteTransport.Settle.cs</c> (ack, release, renew, dead-letter) and <c>SqliteTransport.DeadLetters.cs</c>.</para>
+/// waiting), <c>SqliteTransport.Settle.cs</c> (ack, release, renew, dead-letter), <c>SqliteTransport.DeadLetters.cs</c> and
+/// <c>SqliteTransport.RateLimits.cs</c> (cluster-wide rate limits).</para>
 /// </remarks>
 public sealed partial class SqliteTransport : ITransport, IDeadLetterStore
 {
@@ -44,7 +45,8 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore
     public SqliteOptions Options => _database.Options;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters
+        | TransportCapabilities.SharedRateLimits;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)

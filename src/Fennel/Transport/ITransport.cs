@@ -85,4 +85,10 @@ public enum TransportCapabilities
     /// is what Python consumers sharing a Redis broker expect.
     /// </summary>
     DelayedPublish = 8,
+
+    /// <summary>
+    /// The transport implements <see cref="ISharedRateLimiter"/>: task rate limits shared by every worker on the broker
+    /// (<see cref="Tasks.RateLimitScope.Cluster"/>).
+    /// </summary>
+    SharedRateLimits = 16,
 }

@@ -14,7 +14,8 @@ namespace Fennel.Worker;
 /// </summary>
 /// <remarks>
 /// The files of this type follow a message: <c>Worker.Consume.cs</c> fetches and holds it (leases, prefetch),
-/// <c>Worker.Dispatch.cs</c> checks it (malformed, unknown, expired, not yet due), <c>Worker.Execute.cs</c> runs it and
+/// <c>Worker.Dispatch.cs</c> checks it (malformed, unknown, expired, not yet due, over its rate limit: see
+/// <c>Worker.RateLimits.cs</c>), <c>Worker.Execute.cs</c> runs it and
 /// settles it. This file is the worker's life: start, warm shutdown, cold shutdown.
 /// </remarks>
 public sealed partial class Worker : IAsyncDisposable
@@ -95,6 +96,7 @@ public sealed partial class Worker : IAsyncDisposable
         _results = _app.Results;
         try
         {
+            PrepareRateLimits();
             foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
         }
         catch
