@@ -64,7 +64,7 @@ public sealed partial class Worker
         if (_sharedLimiter is null && clusterWide.Count > 0)
         {
             var what = _app.Options.RateLimitScope == RateLimitScope.Cluster
-                ? "Fennel:RateLimitScope asks for"
+                ? "Fennel:RateLimitScope = Cluster asks for"
                 : $"task(s) {string.Join(", ", clusterWide)} ask for";
             var broker = BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl);
             if (!_app.Options.ClusterRateLimitFallback)
