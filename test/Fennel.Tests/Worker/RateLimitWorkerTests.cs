@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using Fennel.Calling;
 using Fennel.Results;
 using Fennel.Tasks;
+using Fennel.Transport;
+using Fennel.Transport.Memory;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Fennel.Tests.Worker;
 
@@ -152,5 +155,89 @@ public class RateLimitWorkerTests
         Assert.Equal(1, worker.Processed); // still limited, by the worker's own bucket
         worker.SetRateLimit("tasks.limited", null);
         Assert.Equal(2, await second.GetAsync(Wait));
+    }
+}
+
+public class SharedRateLimiterFailureTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The in-memory broker plus a shared limiter that fails while <see cref="Failing"/> is set.</summary>
+    private sealed class FlakyLimiterTransport(InMemoryTransport inner) : ITransport, ISharedRateLimiter
+    {
+        private readonly Fennel.Worker.TokenBucket _bucket = new(TimeProvider.System);
+
+        public volatile bool Failing = true;
+        public int Calls;
+
+        public TransportCapabilities Capabilities => inner.Capabilities | TransportCapabilities.SharedRateLimits;
+
+        public Task<TimeSpan> TryTakeTurnAsync(string key, TimeSpan interval, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Calls);
+            if (Failing) throw new BrokerException("flaky: the broker is away");
+            return Task.FromResult(_bucket.TryTake(interval));
+        }
+
+        public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default) => inner.DeclareQueueAsync(queue, cancellationToken);
+
+        public Task PublishAsync(OutgoingMessage message, CancellationToken cancellationToken = default) => inner.PublishAsync(message, cancellationToken);
+
+        public Task PublishBatchAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) =>
+            inner.PublishBatchAsync(messages, cancellationToken);
+
+        public Task<IReadOnlyList<Delivery>> FetchAsync(IReadOnlyList<string> queues, int maxMessages, TimeSpan lease, TimeSpan wait,
+            CancellationToken cancellationToken = default) => inner.FetchAsync(queues, maxMessages, lease, wait, cancellationToken);
+
+        public Task AckAsync(Delivery delivery, CancellationToken cancellationToken = default) => inner.AckAsync(delivery, cancellationToken);
+
+        public Task ReleaseAsync(Delivery delivery, DateTimeOffset? notBefore = null, CancellationToken cancellationToken = default) =>
+            inner.ReleaseAsync(delivery, notBefore, cancellationToken);
+
+        public Task RenewAsync(IReadOnlyCollection<Delivery> deliveries, TimeSpan lease, CancellationToken cancellationToken = default) =>
+            inner.RenewAsync(deliveries, lease, cancellationToken);
+
+        public Task DeadLetterAsync(Delivery delivery, string reason, CancellationToken cancellationToken = default) =>
+            inner.DeadLetterAsync(delivery, reason, cancellationToken);
+
+        public Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) => inner.PurgeAsync(queue, cancellationToken);
+
+        public Task<long> GetQueueLengthAsync(string queue, CancellationToken cancellationToken = default) => inner.GetQueueLengthAsync(queue, cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    private sealed class FlakyProvider(FlakyLimiterTransport transport) : ITransportProvider
+    {
+        public IReadOnlyCollection<string> Schemes => ["flaky"];
+
+        public ITransport CreateTransport(string url, IServiceProvider services) => transport;
+
+        public IResultStore? CreateResultStore(string url, IServiceProvider services) => new InMemoryResultStore();
+    }
+
+    [Fact]
+    public async Task While_the_shared_limiter_fails_rate_limited_tasks_wait_held_and_run_once_it_answers()
+    {
+        var transport = new FlakyLimiterTransport(new InMemoryTransport());
+        await using var app = TestApps.Create(
+            b => b.Services.AddSingleton<ITransportProvider>(new FlakyProvider(transport)),
+            o => o.BrokerUrl = "flaky://here");
+        var limited = app.Task<int, int>("tasks.limited", (int n) => n, new TaskOptions { RateLimit = "20/s", RateLimitScope = RateLimitScope.Cluster });
+        var other = app.Task<int, int>("tasks.other", (int n) => n);
+        await using var worker = app.CreateWorker();
+        await worker.StartAsync();
+        var results = new List<AsyncResult<int>>();
+        for (var i = 0; i < 3; i++) results.Add(await limited.DelayAsync(i));
+
+        // The limiter keeps failing: nothing rate-limited runs, nothing is dropped, other tasks go on.
+        Assert.Equal(5, await (await other.DelayAsync(5)).GetAsync(Wait));
+        await TestApps.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref transport.Calls) >= 2), what: "the limiter asked again");
+        Assert.Equal(1, worker.Processed);
+        Assert.Equal(0, await transport.GetQueueLengthAsync("celery")); // still held by the worker, not lost
+
+        transport.Failing = false;
+        foreach (var r in results) await r.GetAsync(Wait);
+        Assert.Equal(4, worker.Processed);
     }
 }
