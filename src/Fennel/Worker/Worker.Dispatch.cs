@@ -86,7 +86,7 @@ public sealed partial class Worker
     /// <summary>
     /// Holds a message (its lease renewed meanwhile) until its ETA, if any, and then its rate-limit turn, if its task is
     /// rate-limited then; hands it to the pool after. Other tasks are not held up: a message waiting for its turn gives
-    /// its prefetch slot back (see <see cref="TryWaitWithoutSlot"/>) and takes one again when its turn comes.
+    /// its prefetch slot back (see <see cref="TryWaitWithoutSlot"/>).
     /// </summary>
     private void WaitForTurn(TaskJob job, DateTimeOffset? eta)
     {
@@ -106,9 +106,8 @@ public sealed partial class Worker
                 }
                 if (RateLimitLineFor(job.Task) is { } line)
                 {
-                    var slotFreed = TryWaitWithoutSlot(job.Delivery);
+                    TryWaitWithoutSlot(job.Delivery);
                     await line.WaitTurnAsync(cancel.Token).ConfigureAwait(false);
-                    if (slotFreed) await TakeSlotBackAsync(job.Delivery, cancel.Token).ConfigureAwait(false);
                 }
                 if (_jobs.Writer.TryWrite(job)) return false;
             }

@@ -99,8 +99,10 @@ public sealed partial class Worker
 
     /// <summary>
     /// A rate-limited message about to wait for its turn gives its prefetch slot back, so the worker keeps fetching
-    /// other tasks — as long as fewer than <see cref="Prefetch"/> messages wait so (memory stays bounded: at most twice
-    /// the prefetch is held). False when it must keep its slot.
+    /// other tasks — as long as fewer than <see cref="Prefetch"/> messages are held so (memory stays bounded: at most
+    /// twice the prefetch is held). It stays outside the prefetch count until it is settled, through its turn, the pool
+    /// and its run: taking a slot again when its turn comes would race the consumer, which holds free slots while it
+    /// waits for messages, and delay the turn. False when it must keep its slot.
     /// </summary>
     private bool TryWaitWithoutSlot(Delivery delivery)
     {
@@ -114,18 +116,10 @@ public sealed partial class Worker
         return true;
     }
 
-    /// <summary>True when <see cref="Prefetch"/> messages already wait for their turn without a slot.</summary>
+    /// <summary>True when <see cref="Prefetch"/> rate-limited messages are already held without a slot.</summary>
     private bool RateLimitWaitersFull => Volatile.Read(ref _waitingWithoutSlotCount) >= Prefetch;
 
-    /// <summary>Its turn came: it takes a prefetch slot again before it goes to the pool.</summary>
-    private async Task TakeSlotBackAsync(Delivery delivery, CancellationToken cancellationToken)
-    {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (!HoldsSlot(delivery.DeliveryTag)) return;
-        _slots.Release(); // already settled by someone else (cannot happen today); keep the count right
-    }
-
-    /// <summary>False (and forgets it) when the message waits without a prefetch slot; true when it holds one.</summary>
+    /// <summary>False (and forgets it) when the message was held without a prefetch slot; true when it holds one.</summary>
     private bool HoldsSlot(string deliveryTag)
     {
         if (!_waitingWithoutSlot.TryRemove(deliveryTag, out _)) return true;
