@@ -54,6 +54,9 @@ internal sealed class RedisKeys(int database)
     /// <summary>Fennel: the ETA messages of a queue parked in <see cref="Unacked"/>, scored as in <see cref="UnackedIndex"/>.</summary>
     public static RedisKey Delayed(string queue) => "_fennel.delayed." + queue;
 
+    /// <summary>Fennel: when the next turn of a cluster-wide rate limit (a task name) is free, in microseconds on the server's clock.</summary>
+    public static RedisKey RateLimit(string name) => "_fennel.rate_limit." + name;
+
     /// <summary>Fennel: the channel a Fennel publisher announces new messages of a queue on, so idle consumers wake at once.</summary>
     public RedisChannel Ready(string queue) => RedisChannel.Literal($"/{Database}._fennel.ready/{queue}");
 

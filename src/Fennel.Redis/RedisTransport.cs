@@ -21,7 +21,8 @@ namespace Fennel.Redis;
 /// <para>The parts: this file (publish, declare, count, purge), <c>RedisTransport.Fetch.cs</c> (batched fetch and idle
 /// waiting), <c>RedisTransport.Acks.cs</c> (batched acks), <c>RedisTransport.Settle.cs</c> (release, park, renew,
 /// dead-letter), <c>RedisTransport.Restore.cs</c> (bringing back lapsed and due messages),
-/// <c>RedisTransport.DeadLetters.cs</c> and <c>RedisTransport.Broadcast.cs</c> (kombu's pub/sub fan-out).</para>
+/// <c>RedisTransport.DeadLetters.cs</c>, <c>RedisTransport.Broadcast.cs</c> (kombu's pub/sub fan-out) and
+/// <c>RedisTransport.RateLimits.cs</c> (cluster-wide rate limits).</para>
 /// </remarks>
 public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroadcastTransport, IRevokeStore
 {
@@ -65,7 +66,8 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
 
     /// <inheritdoc />
     public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes;
+        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes
+        | TransportCapabilities.SharedRateLimits;
 
     /// <summary>The keys every lease script gets first (see <see cref="RedisScripts"/>).</summary>
     internal static RedisKey[] LeaseKeys(params RedisKey[] more) =>

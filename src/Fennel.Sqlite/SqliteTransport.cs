@@ -18,7 +18,7 @@ namespace Fennel.Sqlite;
 /// <see cref="SqliteSchema"/>); a lapsed lease makes the message visible again with its delivery count intact.</para>
 /// <para>The file holds: this file (publish, declare, count, purge), <c>SqliteTransport.Fetch.cs</c> (leasing and idle
 /// waiting), <c>SqliteTransport.Settle.cs</c> (ack, release, renew, dead-letter), <c>SqliteTransport.DeadLetters.cs</c> and
-/// <c>SqliteTransport.Revokes.cs</c>.</para>
+/// <c>SqliteTransport.Revokes.cs</c>, <c>SqliteTransport.RateLimits.cs</c> (cluster-wide rate limits).</para>
 /// </remarks>
 public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRevokeStore
 {
@@ -45,8 +45,8 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
     public SqliteOptions Options => _database.Options;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters | TransportCapabilities.Revokes;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters
+        | TransportCapabilities.Revokes | TransportCapabilities.SharedRateLimits;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)

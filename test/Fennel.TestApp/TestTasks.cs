@@ -51,6 +51,12 @@ public static class TestTasks
             throw new UnreachableException("The process killed itself.");
         });
 
+        // Rate-limited: 10/s in the app's scope (FENNEL_RATE_LIMIT_SCOPE=Cluster makes it cluster-wide), and 2/s per
+        // worker. Each says when it started and ended, by its own clock.
+        app.Task<int, RunReport>("test.rated", (int n, TaskContext context) => Report(context), new TaskOptions { RateLimit = "10/s" });
+        app.Task<int, RunReport>("test.rated_slow", (int n, TaskContext context) => Report(context),
+            new TaskOptions { RateLimit = "2/s", RateLimitScope = RateLimitScope.Worker });
+
         app.Task<string, Fennel.Calling.NoResult>("test.fail", (string message, TaskContext context) =>
         {
             Journal.Started(context);
@@ -65,6 +71,14 @@ public static class TestTasks
         });
     }
 
+    private static RunReport Report(TaskContext context)
+    {
+        var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Journal.Started(context);
+        Journal.Ended(context);
+        return new RunReport(started, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), context.WorkerName);
+    }
+
     private static EchoResult Echo(int n, TaskContext context)
     {
         Journal.Started(context);
@@ -76,6 +90,9 @@ public static class TestTasks
 
 /// <summary>What <c>test.sleep_until</c> returns: <c>{"started": 1700000000000, "delivery_count": 1}</c>.</summary>
 public sealed record SleepReport(long Started, int DeliveryCount);
+
+/// <summary>What the rate-limited tasks return: when they started and ended (Unix ms) and where.</summary>
+public sealed record RunReport(long Started, long Ended, string Worker);
 
 /// <summary>What the echo tasks return: <c>{"n": 3, "worker": "celery@host"}</c>.</summary>
 public sealed record EchoResult(int N, string Worker);

@@ -45,6 +45,19 @@ public sealed class FennelOptions
     /// </summary>
     public bool Eager { get; set; }
 
+    /// <summary>
+    /// Whether task rate limits hold per worker (Celery's meaning) or across every worker on the broker, for tasks that
+    /// do not set <see cref="Tasks.TaskOptions.RateLimitScope"/>. Cluster-wide limits need a Redis or SQLite broker.
+    /// <value>Default: <see cref="Tasks.RateLimitScope.Worker"/>.</value>
+    /// </summary>
+    public Tasks.RateLimitScope RateLimitScope { get; set; } = Tasks.RateLimitScope.Worker;
+
+    /// <summary>
+    /// On a broker that cannot share a rate limit (RabbitMQ, memory), enforce cluster-wide rate limits per worker instead of
+    /// refusing to start the worker. <value>Default: false.</value>
+    /// </summary>
+    public bool ClusterRateLimitFallback { get; set; }
+
     /// <summary>Worker options (section <c>Fennel:Worker</c>).</summary>
     public Worker.WorkerOptions Worker { get; set; } = new();
 

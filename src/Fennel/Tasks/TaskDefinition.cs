@@ -8,6 +8,7 @@ public sealed class TaskDefinition
         Name = name;
         Options = options;
         Invoker = invoker;
+        RateLimit = Tasks.RateLimit.ForTask(name, options.RateLimit);
     }
 
     /// <summary>The stable name on the wire.</summary>
@@ -15,6 +16,9 @@ public sealed class TaskDefinition
 
     /// <summary>How it behaves.</summary>
     public TaskOptions Options { get; }
+
+    /// <summary>The rate limit from <see cref="TaskOptions.RateLimit"/>, parsed at registration; null for none.</summary>
+    public RateLimit? RateLimit { get; }
 
     /// <summary>The message argument types, in order.</summary>
     public IReadOnlyList<Type> ArgumentTypes => Invoker.ArgumentTypes;

@@ -36,6 +36,19 @@ public sealed record TaskOptions
     /// <summary>Mark arguments as sensitive: logs show <c>'***'</c> in place of their values.</summary>
     public bool Sensitive { get; init; }
 
+    /// <summary>
+    /// How often the task may start (Celery's <c>rate_limit</c>): <c>"100/s"</c>, <c>"10/m"</c>, <c>"500/h"</c>, or a bare
+    /// number per second; null or <c>"0"</c> for none. Checked at registration (<see cref="Tasks.RateLimit"/>). Tasks
+    /// over the rate wait in the worker, holding their message, until their turn. <value>Default: none.</value>
+    /// </summary>
+    public string? RateLimit { get; init; }
+
+    /// <summary>
+    /// Whether <see cref="RateLimit"/> holds per worker or across every worker on the broker.
+    /// <value>Default: null, the app's <see cref="Configuration.FennelOptions.RateLimitScope"/> (per worker unless set).</value>
+    /// </summary>
+    public RateLimitScope? RateLimitScope { get; init; }
+
     /// <summary>The retry delay for attempt <paramref name="retries"/> (0 for the first retry).</summary>
     public TimeSpan BackoffFor(int retries, Random random)
     {

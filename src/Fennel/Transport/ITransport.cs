@@ -88,4 +88,9 @@ public enum TransportCapabilities
 
     /// <summary>The transport implements <see cref="IRevokeStore"/>: revokes are kept in the broker and outlive workers.</summary>
     Revokes = 16,
+    /// <summary>
+    /// The transport implements <see cref="ISharedRateLimiter"/>: task rate limits shared by every worker on the broker
+    /// (<see cref="Tasks.RateLimitScope.Cluster"/>).
+    /// </summary>
+    SharedRateLimits = 32,
 }

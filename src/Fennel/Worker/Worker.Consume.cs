@@ -157,7 +157,7 @@ public sealed partial class Worker
         }
     }
 
-    /// <summary>Gives back every message fetched but not started: queued for the pool or waiting for its ETA.</summary>
+    /// <summary>Gives back every message fetched but not started: queued for the pool, or waiting for its ETA or rate-limit turn.</summary>
     private async Task<int> ReturnUnstartedAsync()
     {
         var returned = 0;
@@ -173,11 +173,11 @@ public sealed partial class Worker
         return returned;
     }
 
-    /// <summary>Forgets a held message and frees its prefetch slot; false when it was settled already.</summary>
+    /// <summary>Forgets a held message and frees its prefetch slot (if it held one); false when it was settled already.</summary>
     private bool Forget(Delivery delivery)
     {
         if (!_held.TryRemove(delivery.DeliveryTag, out _)) return false;
-        ReturnSlots(1);
+        if (HoldsSlot(delivery.DeliveryTag)) ReturnSlots(1);
         return true;
     }
 

@@ -6,12 +6,17 @@ using Fennel.Transport;
 
 namespace Fennel.Worker;
 
-// Checking each fetched message before it may run: malformed, revoked, lost too often, unknown, badly called, expired, not due.
+// Checking each fetched message before it may run: malformed, revoked, lost too often, unknown, badly called, expired,
+// not due, over its rate limit.
 public sealed partial class Worker
 {
     /// <summary>Messages due within this window wait in the worker; later ones are parked in the broker.</summary>
     private static readonly TimeSpan EtaWindow = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Held messages waiting in the worker before they may go to the pool — for their ETA, their rate-limit turn, or
+    /// both — by delivery tag: cancelling one gives its message back unstarted (shutdown).
+    /// </summary>
     private readonly ConcurrentDictionary<string, (CancellationTokenSource Cancel, Task<bool> Returned)> _waitingForEta = new(StringComparer.Ordinal);
 
     private async Task DispatchAsync(Delivery delivery)
@@ -72,14 +77,24 @@ public sealed partial class Worker
                 await ReleaseAsync(delivery, "park until due", eta).ConfigureAwait(false);
                 return;
             }
-            WaitForEta(job, eta);
+            WaitForTurn(job, eta);
+            return;
+        }
+        if (RateLimitLineFor(task) is { } line)
+        {
+            if (await GiveBackWhenManyWaitAsync(job, line).ConfigureAwait(false)) return;
+            WaitForTurn(job, null);
             return;
         }
         await _jobs.Writer.WriteAsync(job).ConfigureAwait(false);
     }
 
-    /// <summary>Holds a nearly due message (its lease renewed meanwhile) and hands it to the pool when due.</summary>
-    private void WaitForEta(TaskJob job, DateTimeOffset eta)
+    /// <summary>
+    /// Holds a message (its lease renewed meanwhile) until its ETA, if any, and then its rate-limit turn, if its task is
+    /// rate-limited then; hands it to the pool after. Other tasks are not held up: a message waiting for its turn gives
+    /// its prefetch slot back (see <see cref="TryWaitWithoutSlot"/>).
+    /// </summary>
+    private void WaitForTurn(TaskJob job, DateTimeOffset? eta)
     {
         var cancel = new CancellationTokenSource();
         var tag = job.Delivery.DeliveryTag;
@@ -91,7 +106,15 @@ public sealed partial class Worker
             await Task.Yield(); // registered in _waitingForEta before it can finish
             try
             {
-                await Task.Delay(eta - _time.GetUtcNow() is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero, _time, cancel.Token).ConfigureAwait(false);
+                if (eta is { } due)
+                {
+                    await Task.Delay(due - _time.GetUtcNow() is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero, _time, cancel.Token).ConfigureAwait(false);
+                }
+                if (RateLimitLineFor(job.Task) is { } line)
+                {
+                    TryWaitWithoutSlot(job.Delivery);
+                    await line.WaitTurnAsync(cancel.Token).ConfigureAwait(false);
+                }
                 if (IsRevoked(job.Message.Id))
                 {
                     await DiscardRevokedAsync(job.Delivery, job.Message).ConfigureAwait(false);

@@ -14,9 +14,10 @@ namespace Fennel.Worker;
 /// </summary>
 /// <remarks>
 /// The files of this type follow a message: <c>Worker.Consume.cs</c> fetches and holds it (leases, prefetch),
-/// <c>Worker.Dispatch.cs</c> checks it (malformed, revoked, unknown, expired, not yet due), <c>Worker.Execute.cs</c> runs it
-/// and settles it, <c>Worker.Revokes.cs</c> follows the revokes kept in the broker. This file is the worker's life: start,
-/// warm shutdown, cold shutdown.
+/// <c>Worker.Dispatch.cs</c> checks it (malformed, revoked, unknown, expired, not yet due, over its rate limit: see
+/// <c>Worker.RateLimits.cs</c>), <c>Worker.Execute.cs</c> runs it and settles it, <c>Worker.Revokes.cs</c> follows the
+/// revokes kept in the broker, <c>Worker.Pool.cs</c> grows, shrinks and restarts the pool. This file is the worker's life:
+/// start, warm shutdown, cold shutdown.
 /// </remarks>
 public sealed partial class Worker : IAsyncDisposable
 {
@@ -109,6 +110,7 @@ public sealed partial class Worker : IAsyncDisposable
         _results = _app.Results;
         try
         {
+            PrepareRateLimits();
             foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
             await LoadRevokesAsync(cancellationToken).ConfigureAwait(false);
         }
