@@ -104,7 +104,16 @@ public sealed partial class Worker : IAsyncDisposable
             _stopped.TrySetResult();
             throw;
         }
-        _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
+        try
+        {
+            _pool = await CreatePoolAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_gate) _state = WorkerState.Stopped;
+            _stopped.TrySetResult();
+            throw;
+        }
         _runner = new TaskRunner(_app.Services, _pool, Name, _time, Options.SoftTimeLimit, Options.TimeLimit);
         _runners = [.. Enumerable.Range(0, Options.Concurrency).Select(_ => Task.Run(RunJobsAsync, CancellationToken.None))];
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
@@ -112,6 +121,30 @@ public sealed partial class Worker : IAsyncDisposable
         lock (_gate) _state = WorkerState.Running;
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Options.Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
+    }
+
+    private async Task<IWorkerPool> CreatePoolAsync(CancellationToken cancellationToken)
+    {
+        switch (Options.Pool)
+        {
+            case WorkerPoolKind.Threads:
+                return new ThreadsPool(Options.Concurrency, Name);
+            case WorkerPoolKind.Process:
+                var pool = new ProcessPool(Options.Concurrency, Name, Options.MaxTasksPerChild, Options.MaxMemoryPerChild,
+                    _app.LoggerFactory.CreateLogger("Fennel.Worker.ProcessPool"), _time);
+                try
+                {
+                    await pool.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    pool.Dispose();
+                    throw;
+                }
+                return pool;
+            default:
+                return new AsyncPool();
+        }
     }
 
     /// <summary>

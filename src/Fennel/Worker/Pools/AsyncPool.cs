@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Fennel.Worker.Pools;
 
 /// <summary>
@@ -10,13 +8,13 @@ internal sealed class AsyncPool : IWorkerPool
 {
     public string Name => "async";
 
-    public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler) => handler();
+    public Task<TaskOutcome> RunAsync(PoolWork work, CancellationToken cancellationToken) => work.InvokeHereAsync(cancellationToken);
 
     public void Resize(int concurrency) { } // the worker's runners bound it; no threads of its own
 
     public Task RestartAsync(CancellationToken cancellationToken) => Task.CompletedTask; // nothing to replace in-process
 
-    public void Abandon(Task run) { } // it holds no thread while it awaits; a handler spinning on the CPU keeps one until it returns
+    public void Abandon(Task run, AbandonReason reason) { } // it holds no thread while it awaits; a handler spinning on the CPU keeps one until it returns
 
     public void Dispose() { }
 }
