@@ -14,6 +14,7 @@ internal sealed class PoolChild(int generation, string why)
     private readonly Lock _gate = new();
     private TaskCompletionSource<JsonObject>? _reply;
     private Process? _process;
+    private Task<int?>? _exited;
     private Socket? _socket;
     private NetworkStream? _stream;
 
@@ -23,7 +24,7 @@ internal sealed class PoolChild(int generation, string why)
     /// <summary>Why it was started: initial, replacing a child, grown, restarted.</summary>
     public string Why { get; } = why;
 
-    public int Pid => _process?.Id ?? 0;
+    public int Pid { get; private set; }
 
     /// <summary>Tasks it ran to an answer.</summary>
     public int TasksRun { get; set; }
@@ -60,6 +61,7 @@ internal sealed class PoolChild(int generation, string why)
     public void Attach(Process process, Socket socket)
     {
         _process = process;
+        Pid = process.Id;
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _ = ReadAsync();
@@ -115,32 +117,39 @@ internal sealed class PoolChild(int generation, string why)
         {
             _process?.Kill();
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException or System.ComponentModel.Win32Exception)
         {
             // Already gone.
         }
         Close(reason);
     }
 
-    /// <summary>Waits (briefly) for the process to exit and returns its exit code; null when it would not.</summary>
-    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>, then kills it) for the process to exit, and returns its exit code; every
+    /// caller shares one wait, and the process handle is released after it.
+    /// </summary>
+    public Task<int?> WaitForExitAsync(TimeSpan timeout)
     {
-        if (_process is null) return null;
+        lock (_gate) return _exited ??= WaitOnceAsync(timeout);
+    }
+
+    private async Task<int?> WaitOnceAsync(TimeSpan timeout)
+    {
+        if (_process is not { } process) return null;
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-            return _process.ExitCode;
+            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             Kill(EndReason ?? "did not exit after its connection closed", whileRunning: false);
-            await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            return _process.ExitCode;
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
+        var code = process.ExitCode;
+        process.Dispose();
+        return code;
     }
-
-    public void DisposeProcess() => _process?.Dispose();
 
     private async Task ReadAsync()
     {

@@ -308,7 +308,6 @@ internal sealed class ProcessPool : IWorkerPool
         if (child.KilledByPool && task is { } killed) Log.ChildKilled(_logger, _nodeName, child.Pid, child.EndReason ?? StoppedReason, killed.Name, killed.Id);
         else if (child.EndReason is { } why) Log.ChildExited(_logger, _nodeName, child.Pid, exit, child.TasksRun, why);
         else Log.ChildCrashed(_logger, _nodeName, child.Pid, exit, task is { } lost ? $"while running task {lost.Name}[{lost.Id}]" : "while idle");
-        child.DisposeProcess();
     }
 
     public void Resize(int concurrency)
@@ -367,7 +366,8 @@ internal sealed class ProcessPool : IWorkerPool
             while (_waiters.TryDequeue(out var waiter)) waiter.TrySetException(new ObjectDisposedException(nameof(ProcessPool)));
         }
         foreach (var child in children) child.Close("the worker stopped");
-        Task.WhenAll(children.Select(c => c.WaitForExitAsync(ExitWait))).Wait(ExitWait + ExitWait);
+        // Each child exits at the end of file; WaitForExitAsync kills one that does not within ExitWait, and never throws.
+        Task.WhenAll(children.Select(c => c.WaitForExitAsync(ExitWait))).Wait();
         _launcher.Dispose();
     }
 
