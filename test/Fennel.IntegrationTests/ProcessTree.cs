@@ -17,6 +17,19 @@ internal static class ProcessTree
         return children;
     }
 
+    /// <summary>The command line of a process, its arguments joined by spaces ("" when it is gone).</summary>
+    public static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
     /// <summary>True while the process exists and is not a zombie (a dead child nobody reaped yet).</summary>
     public static bool IsAlive(int pid) => Stat(pid) is { } stat && stat.State is not ('Z' or 'X');
 

@@ -77,6 +77,12 @@ public sealed partial class Worker : IAsyncDisposable
     /// <summary>Tasks running now.</summary>
     public int Running => Volatile.Read(ref _running);
 
+    /// <summary>
+    /// What process pool children run instead of this app again (<c>dotnet app.dll</c> with the same arguments): for tests,
+    /// whose host process cannot be a child.
+    /// </summary>
+    internal (string FileName, IReadOnlyList<string> Arguments)? ProcessPoolCommand { get; set; }
+
     /// <summary>Completes when the worker has stopped.</summary>
     public Task Completion => _stopped.Task;
 
@@ -131,7 +137,7 @@ public sealed partial class Worker : IAsyncDisposable
                 return new ThreadsPool(Options.Concurrency, Name);
             case WorkerPoolKind.Process:
                 var pool = new ProcessPool(Options.Concurrency, Name, Options.MaxTasksPerChild, Options.MaxMemoryPerChild,
-                    _app.LoggerFactory.CreateLogger("Fennel.Worker.ProcessPool"), _time);
+                    _app.LoggerFactory.CreateLogger("Fennel.Worker.ProcessPool"), _time, ProcessPoolCommand);
                 try
                 {
                     await pool.StartAsync(cancellationToken).ConfigureAwait(false);

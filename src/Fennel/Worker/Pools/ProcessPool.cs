@@ -71,6 +71,12 @@ internal sealed class ProcessPool : IWorkerPool
         get { lock (_gate) return [.. _children.Where(c => c.State is ChildState.Idle or ChildState.Busy).Select(c => c.Pid)]; }
     }
 
+    /// <summary>Children running a task now.</summary>
+    public int BusyChildren
+    {
+        get { lock (_gate) return _children.Count(c => c.State == ChildState.Busy); }
+    }
+
     /// <summary>Starts the first children and waits until they are ready; throws (with the child's story) when one cannot start.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -300,10 +306,10 @@ internal sealed class ProcessPool : IWorkerPool
             var wasCounted = child.Counted;
             StopCounting(child);
             child.State = ChildState.Gone;
-            _children.Remove(child);
             if (wasCounted) StartMissing("replacing child " + child.Pid.ToString(CultureInfo.InvariantCulture));
         }
         var exit = ProcessPoolProtocol.DescribeExit(await child.WaitForExitAsync(ExitWait).ConfigureAwait(false));
+        lock (_gate) _children.Remove(child); // only now: Dispose waits for every child's exit, dying ones included
         if (child.ProtocolError is { } error) Log.ChildProtocolError(_logger, _nodeName, child.Pid, error);
         if (child.KilledByPool && task is { } killed) Log.ChildKilled(_logger, _nodeName, child.Pid, child.EndReason ?? StoppedReason, killed.Name, killed.Id);
         else if (child.EndReason is { } why) Log.ChildExited(_logger, _nodeName, child.Pid, exit, child.TasksRun, why);
