@@ -97,6 +97,18 @@ public sealed class ProcessPoolControlTests : IAsyncLifetime
         Assert.Equal(3, pool.LiveChildren);
     }
 
+    [Fact]
+    public async Task A_worker_whose_children_cannot_start_fails_to_start_and_says_why()
+    {
+        var worker = _sandbox.App.CreateWorker(o => o.Pool = WorkerPoolKind.Process);
+        worker.ProcessPoolCommand = ("/bin/sh", ["-c", "echo not a fennel app; exit 3"]);
+        var error = await Assert.ThrowsAsync<FennelConfigurationException>(() => worker.StartAsync());
+        Assert.Contains("exit code 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("app.RunAsync(args)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WorkerState.Stopped, worker.State);
+        Assert.Empty(OurChildren());
+    }
+
     private async Task<Worker.Worker> StartWorkerAsync(int concurrency)
     {
         var worker = _sandbox.App.CreateWorker(o =>

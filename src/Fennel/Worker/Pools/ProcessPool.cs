@@ -86,7 +86,15 @@ internal sealed class ProcessPool : IWorkerPool
             first = [];
             while (_live < _wanted) first.Add(StartChild("initial", retryOnFailure: false));
         }
-        await Task.WhenAll(first.Select(c => c.Ready.Task)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(first.Select(c => c.Ready.Task)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (FennelException ex)
+        {
+            // Most often the app does not go through app.RunAsync(args); a configuration matter either way (exit 78).
+            throw new FennelConfigurationException("The process pool could not start its children: " + ex.Message);
+        }
     }
 
     public Task<TaskOutcome> RunAsync(PoolWork work, CancellationToken cancellationToken)

@@ -196,13 +196,17 @@ internal static class ProcessPoolProtocol
         TaskOutcome outcome = Text(body, "kind") switch
         {
             "succeeded" => new TaskOutcome.Succeeded(Detach(body, "value"), seconds),
-            "failed" => new TaskOutcome.Failed(ReadError(body, "error"), null, seconds),
+            "failed" => Failed(ReadError(body, "error"), seconds),
             "retried" => new TaskOutcome.Retried(DecodeNext(Text(body, "next")), TimeSpan.FromSeconds(Double(body, "delay")), Int(body, "max_retries"),
                 ReadError(body, "reason"), seconds),
             var other => throw new InvalidDataException($"A process pool 'outcome' frame has the unknown kind '{other}'."),
         };
         return (outcome, rss);
     }
+
+    /// <summary>A failure from a child, with an exception that carries the child's traceback into the worker's log line.</summary>
+    private static TaskOutcome.Failed Failed(RemoteException error, double seconds) =>
+        new(error, new ChildTaskFailedException(error), seconds);
 
     private static TaskMessage DecodeNext(string base64)
     {
@@ -270,3 +274,7 @@ internal static class ProcessPoolProtocol
         _ => "",
     };
 }
+
+/// <summary>A task failed in a process pool child: the child's exception (type, message, traceback) as the worker logs it.</summary>
+internal sealed class ChildTaskFailedException(RemoteException error)
+    : FennelException(error.Traceback is null ? error.ToString() : $"{error}{Environment.NewLine}{error.Traceback}");
