@@ -185,7 +185,13 @@ public abstract class ProcessPoolTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Entries.Count(e => e.Kind == "start") >= 4, TimeSpan.FromSeconds(60),
             () => $"four tasks to start.\n{a.Describe()}");
         var children = ProcessTree.ChildrenOf(a.Id);
+        Assert.True(children.Count == 4, $"Worker A has {children.Count} children, not 4.\n{a.Describe()}");
 
+        // As Supervisor's stopasgroup or Ctrl+C would: the children get the signals too, and must leave it to the worker.
+        foreach (var child in children)
+        {
+            foreach (var signal in new[] { 15, 2, 3 }) ProcessTree.Signal(child, signal);
+        }
         a.Signal(ChildProcess.SigTerm);
         var exitCode = await a.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.True(exitCode == 0, $"Worker A exited with {exitCode} after SIGTERM, not 0.\n{a.Describe()}");

@@ -1,9 +1,10 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Fennel.IntegrationTests;
 
 /// <summary>Looking at processes through /proc (Linux): a worker's children, whether a process lives, resident memory.</summary>
-internal static class ProcessTree
+internal static partial class ProcessTree
 {
     /// <summary>The live (not zombie) processes whose parent is <paramref name="parent"/>.</summary>
     public static List<int> ChildrenOf(int parent)
@@ -70,4 +71,13 @@ internal static class ProcessTree
         var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
         return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
     }
+
+    /// <summary>Sends a POSIX signal to any process (15 SIGTERM, 2 SIGINT, 3 SIGQUIT).</summary>
+    public static void Signal(int pid, int signal)
+    {
+        if (Kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }
