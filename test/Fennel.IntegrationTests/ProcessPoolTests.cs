@@ -160,6 +160,19 @@ public abstract class ProcessPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Soft_time_limit_fires_the_token_inside_the_child()
+    {
+        var worker = StartWorker("-c", "1");
+        var soft = await _sandbox.App.Client.SendTaskAsync("test.soft", [60_000], null, new CallOptions { SoftTimeLimit = TimeSpan.FromSeconds(1) });
+        var result = await soft.WaitAsync(Done);
+        Assert.True(result.State == TaskState.Success && result.Result?.GetValue<bool>() == true,
+            $"test.soft ended {result.State.ToWire()} with {result.Result?.ToJsonString()} {result.Exception}.\n{worker.Describe()}");
+        var pid = _sandbox.ReadJournal().Entries.Single(e => e.TaskId == soft.Id && e.Kind == "end").Pid;
+        Assert.NotEqual(worker.Id, pid);
+        Assert.True(ProcessTree.IsAlive(pid), "The child was replaced after a soft limit; only the hard limit kills it.");
+    }
+
+    [Fact]
     public async Task Kill_nine_of_the_worker_leaves_no_child_processes()
     {
         var worker = StartWorker("-c", "3");

@@ -77,6 +77,23 @@ public static class TestTasks
             while (true) x = unchecked(x * 6364136223846793005UL + 1442695040888963407UL);
         });
 
+        // Waits on its token; true when the soft time limit is what fired it.
+        app.Task<int, bool>("test.soft", async (int ms, TaskContext context, CancellationToken cancellationToken) =>
+        {
+            Journal.Started(context);
+            try
+            {
+                await Task.Delay(ms, cancellationToken);
+            }
+            catch (OperationCanceledException) when (context.SoftTimeLimitExceeded)
+            {
+                Journal.Ended(context);
+                return true;
+            }
+            Journal.Ended(context);
+            return false;
+        });
+
         app.Task<string, Fennel.Calling.NoResult>("test.fail", (string message, TaskContext context) =>
         {
             Journal.Started(context);
