@@ -35,6 +35,9 @@ internal sealed class PoolChild(int generation, string why)
     /// <summary>True while it counts towards the pool's concurrency; changed under the pool's lock.</summary>
     public bool Counted { get; set; } = true;
 
+    /// <summary>The pool's run it serves now; changed under the pool's lock.</summary>
+    public object? Run { get; set; }
+
     /// <summary>The task it runs now, for log lines (name, id).</summary>
     public (string Name, string Id)? Task { get; set; }
 

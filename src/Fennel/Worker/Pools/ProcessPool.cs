@@ -113,9 +113,10 @@ internal sealed class ProcessPool : IWorkerPool
         lock (_gate)
         {
             run.Child = child;
+            child.Run = run;
             child.Task = (job.Message.DisplayName, job.Message.Id);
         }
-        using var stop = cancellationToken.Register(() => child.Kill(StoppedReason, whileRunning: true));
+        using var stop = cancellationToken.Register(() => Kill(run, StoppedReason));
         var request = ProcessPoolProtocol.Run(new ProcessPoolProtocol.RunRequest(job.Delivery.Queue, job.Delivery.DeliveryCount, _nodeName,
             run.Work.SoftTimeLimit, job.Delivery.Body));
         run.Work.Started();
@@ -156,6 +157,7 @@ internal sealed class ProcessPool : IWorkerPool
         {
             child.TasksRun++;
             child.Task = null;
+            child.Run = null; // from now on a late kill for that run (hard limit, cold) leaves this child alone
             if (_maxTasksPerChild is { } maxTasks && child.TasksRun >= maxTasks) retire = $"max tasks per child ({maxTasks}) reached";
             else if (_maxMemoryKiB is { } maxKiB && residentBytes / 1024 > maxKiB)
             {
@@ -363,9 +365,16 @@ internal sealed class ProcessPool : IWorkerPool
     public void Abandon(Task run, AbandonReason reason)
     {
         if (!_runs.TryGetValue(run, out var pooled)) return;
-        PoolChild? child;
-        lock (_gate) child = pooled.Child;
-        child?.Kill(reason == AbandonReason.TimeLimit ? "killed at the hard time limit" : "its task was terminated (revoke)", whileRunning: true);
+        Kill(pooled, reason == AbandonReason.TimeLimit ? "killed at the hard time limit" : "its task was terminated (revoke)");
+    }
+
+    /// <summary>Kills the child running <paramref name="run"/>, if it still runs it (not one that finished and took another task since).</summary>
+    private void Kill(PoolRun run, string reason)
+    {
+        lock (_gate)
+        {
+            if (run.Child is { } child && ReferenceEquals(child.Run, run)) child.Kill(reason, whileRunning: true);
+        }
     }
 
     /// <summary>Closes every child (each exits at the end of file; one that does not within a few seconds is killed).</summary>
