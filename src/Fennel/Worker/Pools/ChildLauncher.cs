@@ -32,7 +32,9 @@ internal sealed class ChildLauncher : IDisposable
     public ChildLauncher((string FileName, IReadOnlyList<string> Arguments)? command = null)
     {
         _command = command ?? CurrentAppCommand();
-        _folder = Directory.CreateTempSubdirectory("fennel-pool-"); // 0700 on Unix: other users cannot connect
+        RemoveFoldersOfDeadParents();
+        // 0700 on Unix: other users cannot connect. The pid in the name lets a later pool remove it if this one is killed.
+        _folder = Directory.CreateTempSubdirectory(string.Create(CultureInfo.InvariantCulture, $"{FolderPrefix}{Environment.ProcessId}-"));
         SocketPath = Path.Combine(_folder.FullName, "pool.sock");
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
@@ -42,7 +44,40 @@ internal sealed class ChildLauncher : IDisposable
         _spawner.Start();
     }
 
+    private const string FolderPrefix = "fennel-pool-";
+
     public string SocketPath { get; }
+
+    /// <summary>
+    /// A worker killed with -9 cannot remove its socket folder: the next pool on the machine removes the folders whose
+    /// process is gone (Linux, where /proc says so; elsewhere they stay for the temporary folder's own cleaning).
+    /// </summary>
+    private static void RemoveFoldersOfDeadParents()
+    {
+        if (!Directory.Exists("/proc/self")) return;
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*"))
+            {
+                var name = Path.GetFileName(folder).AsSpan(FolderPrefix.Length);
+                var dash = name.IndexOf('-');
+                if (dash <= 0 || !int.TryParse(name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
+                if (Directory.Exists($"/proc/{pid}")) continue;
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Another user's, or going away meanwhile: not ours to insist on.
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The temporary folder cannot be listed: nothing to tidy.
+        }
+    }
 
     /// <summary>How this app was started: what a child runs.</summary>
     public static (string FileName, IReadOnlyList<string> Arguments) CurrentAppCommand()
