@@ -13,7 +13,11 @@ public static class FennelCli
     /// <summary>The built-in commands.</summary>
     public static IReadOnlyList<CommandSpec> BuiltIn { get; } = [WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec];
 
-    /// <summary>Runs the command named by <paramref name="args"/>[0] and returns the exit code.</summary>
+    /// <summary>
+    /// Runs the command named by <paramref name="args"/>[0] and returns the exit code. In a child process of the process
+    /// pool (<c>worker -P process</c> starts the app again for each child) it runs the child loop instead, so an app whose
+    /// workers use the process pool must come here (or to <c>app.RunAsync(args)</c>) with its command line.
+    /// </summary>
     /// <param name="app">The app.</param>
     /// <param name="args">The command line.</param>
     /// <param name="extraCommands">The app's own commands (the sample's <c>demo</c>, say).</param>
@@ -23,6 +27,8 @@ public static class FennelCli
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(args);
+        // A process pool child: the worker started this process again with the same arguments to run tasks, not the command.
+        if (Fennel.Worker.Pools.ProcessPoolChild.IsChild) return await Fennel.Worker.Pools.ProcessPoolChild.RunAsync(app).ConfigureAwait(false);
         var commands = BuiltIn.Concat(extraCommands ?? []).ToList();
         var program = ProgramName();
         if (args.Count == 0 || args[0] is "-h" or "--help" or "help")

@@ -57,6 +57,58 @@ public static class TestTasks
         app.Task<int, RunReport>("test.rated_slow", (int n, TaskContext context) => Report(context),
             new TaskOptions { RateLimit = "2/s", RateLimitScope = RateLimitScope.Worker });
 
+        // The process running it (a process pool child, or the worker itself in the other pools).
+        app.Task<int, int>("test.pid", (int n, TaskContext context) =>
+        {
+            Journal.Started(context);
+            Journal.Ended(context);
+            return Environment.ProcessId;
+        });
+
+        // Leaks `megabytes` MB for good (touched, so it is resident) and returns the process id: what --max-memory-per-child is for.
+        app.Task<int, int>("test.leak", (int megabytes, TaskContext context) =>
+        {
+            Journal.Started(context);
+            var block = new byte[megabytes * 1024 * 1024];
+            for (var i = 0; i < block.Length; i += 4096) block[i] = 1;
+            lock (Leaked) Leaked.Add(block);
+            Journal.Ended(context);
+            return Environment.ProcessId;
+        });
+
+        // Ends its process at once through Environment.FailFast (SIGABRT), as a corrupted runtime would.
+        app.Task<int, Fennel.Calling.NoResult>("test.failfast", (int n, TaskContext context) =>
+        {
+            Journal.Started(context);
+            Environment.FailFast("test.failfast: ending the process on purpose");
+            throw new UnreachableException("FailFast returned.");
+        });
+
+        // Spins on the CPU for ever, deaf to its token: only a process pool can stop it (its hard time limit kills the child).
+        app.Task<int, Fennel.Calling.NoResult>("test.spin", (int n, TaskContext context) =>
+        {
+            Journal.Started(context);
+            var x = 0UL;
+            while (true) x = unchecked(x * 6364136223846793005UL + 1442695040888963407UL);
+        });
+
+        // Waits on its token; true when the soft time limit is what fired it.
+        app.Task<int, bool>("test.soft", async (int ms, TaskContext context, CancellationToken cancellationToken) =>
+        {
+            Journal.Started(context);
+            try
+            {
+                await Task.Delay(ms, cancellationToken);
+            }
+            catch (OperationCanceledException) when (context.SoftTimeLimitExceeded)
+            {
+                Journal.Ended(context);
+                return true;
+            }
+            Journal.Ended(context);
+            return false;
+        });
+
         app.Task<string, Fennel.Calling.NoResult>("test.fail", (string message, TaskContext context) =>
         {
             Journal.Started(context);
@@ -78,6 +130,8 @@ public static class TestTasks
         Journal.Ended(context);
         return new RunReport(started, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), context.WorkerName);
     }
+
+    private static readonly List<byte[]> Leaked = [];
 
     private static EchoResult Echo(int n, TaskContext context)
     {

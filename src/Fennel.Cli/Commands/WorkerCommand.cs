@@ -21,11 +21,16 @@ internal static class WorkerCommand
         new(["-Q", "--queues"], "Queues to consume, comma-separated (default: celery)", "QUEUES"),
         new(["-n", "--hostname"], "Node name: %h host+domain, %n host, %d domain; 'celery@' is added without '@' (default celery@%h)", "NAME"),
         new(["-c", "--concurrency"], "Tasks run at once (default: CPU cores)", "N"),
-        new(["-P", "--pool"], "Pool: async (default, for awaiting tasks) or threads (for blocking tasks)", "POOL"),
+        new(["-P", "--pool"], "Pool: async (default, for awaiting tasks), threads (for blocking tasks) or process (alias prefork: a child process per slot, " +
+            "for isolation, hard time limits and recycling; the app must run through app.RunAsync(args))", "POOL"),
         new(["--prefetch-multiplier"], "Messages held per concurrency slot (default 4)", "N"),
         new(["--shutdown-timeout"], "Seconds a warm shutdown waits for running tasks before going cold (default 50)", "SECONDS"),
         new(["--soft-time-limit"], "Seconds after which a task's cancellation token fires, for tasks that set no limit (default none)", "SECONDS"),
-        new(["--time-limit"], "Seconds after which a task ends FAILURE TimeLimitExceeded, for tasks that set no limit (default none)", "SECONDS"),
+        new(["--time-limit"], "Seconds after which a task ends FAILURE TimeLimitExceeded, for tasks that set no limit (default none); " +
+            "the process pool kills and replaces the child running it", "SECONDS"),
+        new(["--max-tasks-per-child"], "Process pool: replace a child after it ran N tasks (default: never)", "N"),
+        new(["--max-memory-per-child"], "Process pool: replace a child whose resident memory is above KIB kibibytes after a task; the task finishes first " +
+            "(KiB as in Celery: 204800 = 200 MiB; default: no limit)", "KIB"),
         new(["--pidfile"], "Write the pid here, remove it on exit; refuse to start (exit 73) while it names a running process (%n, %h, %p, %i as --logfile)", "PATH"),
         new(["--health-listen"], "Serve GET /healthz on PORT or IP:PORT (PORT alone: 127.0.0.1): 200 while consuming, 503 when starting, stopping or stuck", "ADDRESS"),
     ], [], RunAsync);
@@ -44,8 +49,8 @@ internal static class WorkerCommand
             null => null,
             "async" => WorkerPoolKind.Async,
             "threads" => WorkerPoolKind.Threads,
-            "process" or "prefork" => throw new UsageException("The process pool is not available yet; use -P async or -P threads."),
-            _ => throw new UsageException($"Unknown pool '{pool}'; choose async or threads."),
+            "process" or "prefork" => WorkerPoolKind.Process,
+            _ => throw new UsageException($"Unknown pool '{pool}'; choose async, threads or process (prefork)."),
         };
         var concurrency = cmd.GetInt("concurrency", min: 1);
         var prefetch = cmd.GetInt("prefetch-multiplier", min: 1);
@@ -61,6 +66,8 @@ internal static class WorkerCommand
         {
             throw new UsageException(ex.Message);
         }
+        var maxTasks = cmd.GetInt("max-tasks-per-child", min: 1);
+        var maxMemory = cmd.GetInt("max-memory-per-child", min: 1);
         var worker = app.CreateWorker(o =>
         {
             if (cmd.Get("queues") is { } queues) o.Queues = [.. queues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
@@ -71,6 +78,8 @@ internal static class WorkerCommand
             if (shutdown is { } s) o.ShutdownTimeout = s;
             if (softLimit is { } soft) o.SoftTimeLimit = soft;
             if (hardLimit is { } hard) o.TimeLimit = hard;
+            if (maxTasks is { } t) o.MaxTasksPerChild = t;
+            if (maxMemory is { } kib) o.MaxMemoryPerChild = kib;
         });
 
         var logger = app.LoggerFactory.CreateLogger("Fennel.Worker");

@@ -127,6 +127,13 @@ public sealed partial class FennelApp : IAsyncDisposable
     public Worker.Worker CreateWorker(Action<WorkerOptions>? configure = null)
     {
         ThrowIfMisconfigured();
+        if (Worker.Pools.ProcessPoolChild.IsChild)
+        {
+            // Without this, an app that builds its worker itself would start a pool in every child: processes without end.
+            throw new FennelConfigurationException("This process was started as a process pool child, but the app creates a worker instead of " +
+                "running the child loop. The process pool runs the app again with the same arguments; hand them to app.RunAsync(args) " +
+                "(Fennel.Cli), which runs the child loop, or use -P threads.");
+        }
         var options = Options.Worker.Clone();
         configure?.Invoke(options);
         options.Validate();

@@ -22,6 +22,12 @@ internal abstract record TaskOutcome(double Seconds)
     /// <summary>It was revoked while running (terminate): it ends REVOKED with <paramref name="Reason"/> (<c>terminated</c>).</summary>
     public sealed record Revoked(string Reason, double Seconds) : TaskOutcome(Seconds);
 
+    /// <summary>
+    /// The child process running it was lost without an answer (process pool: a crash, <c>Environment.FailFast</c>, a kill
+    /// by someone else, the OOM killer). The worker runs it again, counting the loss as a delivery, up to the delivery limit.
+    /// </summary>
+    public sealed record Lost(string Reason, double Seconds) : TaskOutcome(Seconds);
+
     /// <summary>A cold shutdown interrupted it; nothing may be recorded or acknowledged.</summary>
     public sealed record Interrupted(double Seconds) : TaskOutcome(Seconds);
 }

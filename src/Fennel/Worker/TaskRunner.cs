@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Fennel.Protocol;
 using Fennel.Results;
 using Fennel.Tasks;
@@ -14,6 +13,12 @@ namespace Fennel.Worker;
 /// message's <c>timelimit</c> header (set per call), else the task's options, else the worker's defaults. It stores and settles nothing: the worker
 /// does that (<c>Worker.Execute.cs</c>), and so does eager mode (<see cref="EagerRunner"/>).
 /// </summary>
+/// <remarks>
+/// Two halves, one place: <see cref="RunAsync"/> is the worker's side (expiry, the hard limit, terminate, cold shutdown,
+/// a lost child) and hands the run to the pool; <see cref="InvokeAsync"/> is where the handler runs (soft limit, retries,
+/// failures). In-process pools call <see cref="InvokeAsync"/> on their thread; a process pool's child calls it on its own
+/// runner and sends the outcome back, so no outcome is decided anywhere else.
+/// </remarks>
 internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, string workerName, TimeProvider time,
     TimeSpan? defaultSoftTimeLimit = null, TimeSpan? defaultTimeLimit = null)
 {
@@ -30,40 +35,84 @@ internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, st
 
         var soft = SecondsOrNull(message.TimeLimit.Soft) ?? job.Task.Options.SoftTimeLimit ?? defaultSoftTimeLimit;
         var hard = SecondsOrNull(message.TimeLimit.Hard) ?? job.Task.Options.TimeLimit ?? defaultTimeLimit;
-        using var softLimit = new CancellationTokenSource();
-        if (soft is { } s) softLimit.CancelAfter(s);
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cold, terminate, softLimit.Token);
-        var context = new TaskContext(message, job.Delivery.Queue, workerName, job.Delivery.DeliveryCount, cancel.Token, softLimit.Token);
+        // The hard limit counts from when the handler starts (a thread took it, a child got it), not from waiting for one.
+        using var hardLimit = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cold, terminate);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(terminate, hardLimit.Token);
         using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.run " + message.Task, ActivityKind.Consumer);
         activity?.SetTag("fennel.task.id", message.Id);
-        Task<JsonNode?>? run = null;
+        var work = new PoolWork(this, job, soft, () =>
+        {
+            if (hard is not { } h) return;
+            try
+            {
+                hardLimit.CancelAfter(h);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run was over before the pool started it.
+            }
+        });
+        Task<TaskOutcome>? run = null;
         try
         {
-            run = pool.RunAsync(async () =>
-            {
-                TaskContext.Current = context;
-                await using var scope = services.CreateAsyncScope();
-                return await job.Task.Invoker.InvokeAsync(job.Arguments, scope.ServiceProvider, context, cancel.Token).ConfigureAwait(false);
-            }).AsTask();
+            run = pool.RunAsync(work, stop.Token);
             // A terminated handler that ignores its token is abandoned like one past its hard limit: the task ends now.
-            JsonNode? value = hard is { } h ? await run.WaitAsync(h, time, terminate).ConfigureAwait(false) : await run.WaitAsync(terminate).ConfigureAwait(false);
-            return new TaskOutcome.Succeeded(value, Elapsed(started));
+            return await run.WaitAsync(wait.Token).ConfigureAwait(false);
         }
-        catch (TimeoutException) when (hard is { } h && run is { IsCompleted: false })
+        catch (OperationCanceledException) when (hardLimit.IsCancellationRequested && !terminate.IsCancellationRequested && !cold.IsCancellationRequested)
         {
-            await cancel.CancelAsync().ConfigureAwait(false);
-            if (run is not null) pool.Abandon(run);
-            return new TaskOutcome.Failed(new RemoteException("TimeLimitExceeded", $"TimeLimitExceeded({h.TotalSeconds})", "billiard.exceptions", null),
+            if (run is { IsCompletedSuccessfully: true }) return run.Result; // it returned just at the limit
+            if (run is not null) pool.Abandon(run, AbandonReason.TimeLimit);
+            await stop.CancelAsync().ConfigureAwait(false);
+            return new TaskOutcome.Failed(new RemoteException("TimeLimitExceeded", $"TimeLimitExceeded({hard.GetValueOrDefault().TotalSeconds})", "billiard.exceptions", null),
                 null, Elapsed(started));
         }
-        catch (OperationCanceledException) when (cold.IsCancellationRequested)
+        catch (Exception) when (cold.IsCancellationRequested)
         {
+            // Whatever the handler did once the token fired for shutdown, it did not finish: it runs again elsewhere.
             return new TaskOutcome.Interrupted(Elapsed(started));
         }
         catch (Exception) when (terminate.IsCancellationRequested)
         {
-            if (run is { IsCompleted: false }) pool.Abandon(run);
+            if (run is { IsCompleted: false }) pool.Abandon(run, AbandonReason.Terminated);
             return new TaskOutcome.Revoked("terminated", Elapsed(started));
+        }
+        catch (WorkerLostException lost)
+        {
+            return new TaskOutcome.Lost(lost.Message, Elapsed(started));
+        }
+        catch (Exception ex)
+        {
+            // The pool itself failed (not the handler: InvokeAsync turns every handler exception into an outcome).
+            return new TaskOutcome.Failed(RemoteException.From(ex), ex, Elapsed(started));
+        }
+    }
+
+    /// <summary>
+    /// Runs the handler where the pool put it (a thread here, or a child process) in a DI scope, with the soft time limit
+    /// and <paramref name="cancellationToken"/> (cold shutdown, terminate) on its token, and says how it ended: success,
+    /// failure, or retry. When <paramref name="cancellationToken"/> fired, whatever the handler threw goes up to
+    /// <see cref="RunAsync"/>, which knows why it fired.
+    /// </summary>
+    public async Task<TaskOutcome> InvokeAsync(TaskJob job, TimeSpan? softTimeLimit, CancellationToken cancellationToken)
+    {
+        var message = job.Message;
+        var started = Stopwatch.GetTimestamp();
+        using var softLimit = new CancellationTokenSource();
+        if (softTimeLimit is { } s) softLimit.CancelAfter(s);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, softLimit.Token);
+        var context = new TaskContext(message, job.Delivery.Queue, workerName, job.Delivery.DeliveryCount, cancel.Token, softLimit.Token);
+        TaskContext.Current = context;
+        try
+        {
+            await using var scope = services.CreateAsyncScope();
+            var value = await job.Task.Invoker.InvokeAsync(job.Arguments, scope.ServiceProvider, context, cancel.Token).ConfigureAwait(false);
+            return new TaskOutcome.Succeeded(value, Elapsed(started));
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
         }
         catch (RetryException retry)
         {
@@ -75,7 +124,7 @@ internal sealed class TaskRunner(IServiceProvider services, IWorkerPool pool, st
         }
         catch (OperationCanceledException ex) when (softLimit.IsCancellationRequested)
         {
-            return new TaskOutcome.Failed(new RemoteException("SoftTimeLimitExceeded", $"SoftTimeLimitExceeded({soft.GetValueOrDefault().TotalSeconds})",
+            return new TaskOutcome.Failed(new RemoteException("SoftTimeLimitExceeded", $"SoftTimeLimitExceeded({softTimeLimit.GetValueOrDefault().TotalSeconds})",
                 "billiard.exceptions", ex.ToString()), ex, Elapsed(started));
         }
         catch (Exception ex)

@@ -40,9 +40,7 @@ public sealed partial class Worker
 
         if (delivery.DeliveryCount > Options.MaxDeliveries)
         {
-            var reason = $"delivered {delivery.DeliveryCount} times without finishing (limit {Options.MaxDeliveries}); the worker running it was lost each time";
-            await StoreOutcomeAsync(message, TaskState.Failure, new RemoteException("WorkerLostError", reason, "celery.exceptions", null)).ConfigureAwait(false);
-            await DeadLetterAsync(delivery, $"task {message.Task}[{message.Id}] {reason}").ConfigureAwait(false);
+            await DeadLetterWorkerLostAsync(delivery, message, delivery.DeliveryCount, null).ConfigureAwait(false);
             return;
         }
 
@@ -87,6 +85,18 @@ public sealed partial class Worker
             return;
         }
         await _jobs.Writer.WriteAsync(job).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A task whose worker was lost on every delivery up to the limit (a redelivery from the broker, or a process pool
+    /// child lost on each local run): FAILURE <c>WorkerLostError</c> for its callers, and dead-lettered with the reason.
+    /// </summary>
+    private async Task DeadLetterWorkerLostAsync(Delivery delivery, TaskMessage message, int deliveries, string? lastLoss)
+    {
+        var reason = $"delivered {deliveries} times without finishing (limit {Options.MaxDeliveries}); the worker running it was lost each time" +
+            (lastLoss is null ? "" : $" (last: {lastLoss})");
+        await StoreOutcomeAsync(message, TaskState.Failure, new RemoteException("WorkerLostError", reason, "celery.exceptions", null)).ConfigureAwait(false);
+        await DeadLetterAsync(delivery, $"task {message.Task}[{message.Id}] {reason}").ConfigureAwait(false);
     }
 
     /// <summary>

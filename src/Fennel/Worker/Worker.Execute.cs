@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Fennel.Protocol;
 using Fennel.Results;
+using Fennel.Worker.Pools;
 
 namespace Fennel.Worker;
 
@@ -84,7 +85,22 @@ public sealed partial class Worker
             if (IsRevoked(message.Id)) await terminate.CancelAsync().ConfigureAwait(false);
             try
             {
-                outcome = await _runner.RunAsync(job, _cold.Token, terminate.Token).ConfigureAwait(false);
+                // A process pool child lost mid-task (crash, FailFast, kill -9, OOM) costs a delivery: the task runs again
+                // on another child while its message stays leased here, up to the delivery limit (counted locally, because
+                // releasing it to the broker would not count, and waiting for the lease to lapse would take a lease each time).
+                var attempt = job;
+                while ((outcome = await _runner.RunAsync(attempt, _cold.Token, terminate.Token).ConfigureAwait(false)) is TaskOutcome.Lost lost)
+                {
+                    var next = attempt.Delivery.DeliveryCount + 1;
+                    if (next > Options.MaxDeliveries)
+                    {
+                        await DeadLetterWorkerLostAsync(job.Delivery, message, attempt.Delivery.DeliveryCount, lost.Reason).ConfigureAwait(false);
+                        Interlocked.Increment(ref _failed);
+                        return;
+                    }
+                    Log.TaskLostRunAgain(_logger, message.DisplayName, message.Id, lost.Reason, next, Options.MaxDeliveries);
+                    attempt = attempt with { Delivery = attempt.Delivery with { DeliveryCount = next } };
+                }
             }
             finally
             {
@@ -116,7 +132,8 @@ public sealed partial class Worker
                 break;
 
             case TaskOutcome.Failed failure:
-                if (failure.Error.Type == "TimeLimitExceeded") Log.HardTimeLimit(_logger, message.DisplayName, message.Id, message.TimeLimit.Hard ?? job.Task.Options.TimeLimit?.TotalSeconds ?? 0, _pool.Name);
+                // The process pool kills the child and says so itself; in-process pools can only stop waiting.
+                if (failure.Error.Type == "TimeLimitExceeded" && _pool is not ProcessPool) Log.HardTimeLimit(_logger, message.DisplayName, message.Id, message.TimeLimit.Hard ?? job.Task.Options.TimeLimit?.TotalSeconds ?? 0, _pool.Name);
                 Log.TaskFailed(_logger, message.DisplayName, message.Id, outcome.Seconds, failure.Error.ToString(),
                     failure.Exception ?? new FennelException(failure.Error.ToString()));
                 if (!await StoreOutcomeAsync(message, TaskState.Failure, failure.Error).ConfigureAwait(false)) goto NotStored;

@@ -92,6 +92,12 @@ public sealed partial class Worker : IAsyncDisposable
         ? new DateTimeOffset(ticks, TimeSpan.Zero)
         : null;
 
+    /// <summary>
+    /// What process pool children run instead of this app again (<c>dotnet app.dll</c> with the same arguments): for tests,
+    /// whose host process cannot be a child.
+    /// </summary>
+    internal (string FileName, IReadOnlyList<string> Arguments)? ProcessPoolCommand { get; set; }
+
     /// <summary>Completes when the worker has stopped.</summary>
     public Task Completion => _stopped.Task;
 
@@ -121,7 +127,16 @@ public sealed partial class Worker : IAsyncDisposable
             _stopped.TrySetResult();
             throw;
         }
-        _pool = Options.Pool == WorkerPoolKind.Threads ? new ThreadsPool(Options.Concurrency, Name) : new AsyncPool();
+        try
+        {
+            _pool = await CreatePoolAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_gate) _state = WorkerState.Stopped;
+            _stopped.TrySetResult();
+            throw;
+        }
         _runner = new TaskRunner(_app.Services, _pool, Name, _time, Options.SoftTimeLimit, Options.TimeLimit);
         StartRunners(Options.Concurrency);
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
@@ -130,6 +145,30 @@ public sealed partial class Worker : IAsyncDisposable
         lock (_gate) _state = WorkerState.Running;
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
+    }
+
+    private async Task<IWorkerPool> CreatePoolAsync(CancellationToken cancellationToken)
+    {
+        switch (Options.Pool)
+        {
+            case WorkerPoolKind.Threads:
+                return new ThreadsPool(Options.Concurrency, Name);
+            case WorkerPoolKind.Process:
+                var pool = new ProcessPool(Options.Concurrency, Name, Options.MaxTasksPerChild, Options.MaxMemoryPerChild,
+                    _app.LoggerFactory.CreateLogger("Fennel.Worker.ProcessPool"), _time, ProcessPoolCommand);
+                try
+                {
+                    await pool.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    pool.Dispose();
+                    throw;
+                }
+                return pool;
+            default:
+                return new AsyncPool();
+        }
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ public sealed class WorkerOptions
     /// <summary>How many tasks run at once (<c>-c</c>). <value>Default: the number of CPU cores.</value></summary>
     public int Concurrency { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>The pool (<c>-P</c>). <value>Default: <see cref="WorkerPoolKind.Async"/>.</value></summary>
+    /// <summary>The pool (<c>-P</c>: <c>async</c>, <c>threads</c>, <c>process</c> or its alias <c>prefork</c>). <value>Default: <see cref="WorkerPoolKind.Async"/>.</value></summary>
     public WorkerPoolKind Pool { get; set; } = WorkerPoolKind.Async;
 
     /// <summary>
@@ -56,6 +56,19 @@ public sealed class WorkerOptions
     /// </summary>
     public TimeSpan? TimeLimit { get; set; }
 
+    /// <summary>
+    /// Process pool only (<c>--max-tasks-per-child</c>): a child process is replaced after running this many tasks, so a
+    /// slow leak never grows without bound. <value>Default: none (children live as long as the worker).</value>
+    /// </summary>
+    public int? MaxTasksPerChild { get; set; }
+
+    /// <summary>
+    /// Process pool only (<c>--max-memory-per-child</c>), in KiB as in Celery: a child whose resident memory is above this
+    /// after a task is replaced. The task that crossed the limit finishes first; it is never cut short.
+    /// <value>Default: none.</value>
+    /// </summary>
+    public long? MaxMemoryPerChild { get; set; }
+
     /// <summary>Store the STARTED state when a task starts (one more write per task). <value>Default: false, as Celery.</value></summary>
     public bool TrackStarted { get; set; }
 
@@ -69,6 +82,13 @@ public sealed class WorkerOptions
         if (MaxDeliveries < 1) throw new FennelConfigurationException($"Worker max deliveries must be at least 1, not {MaxDeliveries}.");
         if (SoftTimeLimit is { } soft && soft <= TimeSpan.Zero) throw new FennelConfigurationException($"Worker soft time limit must be positive, not {soft}.");
         if (TimeLimit is { } hard && hard <= TimeSpan.Zero) throw new FennelConfigurationException($"Worker time limit must be positive, not {hard}.");
+        if (MaxTasksPerChild is { } tasks && tasks < 1) throw new FennelConfigurationException($"Worker max tasks per child must be at least 1, not {tasks}.");
+        if (MaxMemoryPerChild is { } kib && kib < 1) throw new FennelConfigurationException($"Worker max memory per child must be at least 1 KiB, not {kib}.");
+        if (Pool != WorkerPoolKind.Process && (MaxTasksPerChild is not null || MaxMemoryPerChild is not null))
+        {
+            throw new FennelConfigurationException($"Worker max tasks / max memory per child only apply to the process pool (-P process), not the {Pool.ToString().ToLowerInvariant()} pool.");
+        }
+        if (!Enum.IsDefined(Pool)) throw new FennelConfigurationException($"Worker pool {(int)Pool} is unknown; choose Async, Threads or Process.");
         if (string.IsNullOrWhiteSpace(NodeName)) throw new FennelConfigurationException("Worker node name must not be empty.");
         foreach (var q in Queues)
         {
@@ -81,7 +101,7 @@ public sealed class WorkerOptions
     {
         Queues = [.. Queues], NodeName = NodeName, Concurrency = Concurrency, Pool = Pool, PrefetchMultiplier = PrefetchMultiplier,
         ShutdownTimeout = ShutdownTimeout, LeaseDuration = LeaseDuration, MaxDeliveries = MaxDeliveries, TrackStarted = TrackStarted,
-        SoftTimeLimit = SoftTimeLimit, TimeLimit = TimeLimit,
+        SoftTimeLimit = SoftTimeLimit, TimeLimit = TimeLimit, MaxTasksPerChild = MaxTasksPerChild, MaxMemoryPerChild = MaxMemoryPerChild,
     };
 }
 
@@ -93,4 +113,11 @@ public enum WorkerPoolKind
 
     /// <summary>One dedicated thread per slot; for tasks that block.</summary>
     Threads,
+
+    /// <summary>
+    /// One child process per slot (Celery's prefork pool): isolation, hard time limits that stop a task by force, max tasks
+    /// and max memory per child. The app must run through <c>app.RunAsync(args)</c> (Fennel.Cli), which runs the child loop
+    /// in the children.
+    /// </summary>
+    Process,
 }

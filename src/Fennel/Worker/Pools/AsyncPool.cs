@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Fennel.Worker.Pools;
 
 /// <summary>
@@ -12,13 +10,13 @@ internal sealed class AsyncPool : IWorkerPool
 
     // Queued to the thread pool rather than called inline, so a handler that computes before its first await (or never
     // awaits) cannot hold the runner: the hard time limit and terminate still end the task on time.
-    public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler) => new(Task.Run(() => handler().AsTask()));
+    public Task<TaskOutcome> RunAsync(PoolWork work, CancellationToken cancellationToken) => Task.Run(() => work.InvokeHereAsync(cancellationToken), CancellationToken.None);
 
     public void Resize(int concurrency) { } // the worker's runners bound it; no threads of its own
 
     public Task RestartAsync(CancellationToken cancellationToken) => Task.CompletedTask; // nothing to replace in-process
 
-    public void Abandon(Task run) { } // it holds no thread while it awaits; a handler spinning on the CPU keeps one until it returns
+    public void Abandon(Task run, AbandonReason reason) { } // it holds no thread while it awaits; a handler spinning on the CPU keeps one until it returns
 
     public void Dispose() { }
 }

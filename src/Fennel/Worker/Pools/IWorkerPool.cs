@@ -1,18 +1,23 @@
-using System.Text.Json.Nodes;
-
 namespace Fennel.Worker.Pools;
 
 /// <summary>
-/// Where a task's handler runs. The worker bounds how many run at once (its concurrency); the pool decides on which
-/// threads: the shared thread pool (<see cref="AsyncPool"/>) or threads of its own (<see cref="ThreadsPool"/>).
+/// Where a task's handler runs. The worker bounds how many run at once (its concurrency); the pool decides where: the
+/// shared thread pool (<see cref="AsyncPool"/>), threads of its own (<see cref="ThreadsPool"/>) or child processes
+/// (<see cref="ProcessPool"/>). Whatever the pool, <see cref="TaskRunner"/> decides how a run ended: the pool runs
+/// <see cref="TaskRunner.InvokeAsync"/> (here, or in a child process with the child's own runner) and hands its outcome back.
 /// </summary>
 internal interface IWorkerPool : IDisposable
 {
     /// <summary>The pool's name as <c>-P</c> spells it.</summary>
     string Name { get; }
 
-    /// <summary>Runs a handler and returns its result.</summary>
-    ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler);
+    /// <summary>
+    /// Runs <paramref name="work"/>'s handler and returns how it ended. <paramref name="cancellationToken"/> stops the run as
+    /// hard as the pool can (cold shutdown, terminate): in-process it is the handler's token; the process pool kills the
+    /// child. A stopped run throws <see cref="OperationCanceledException"/>; a child lost on its own throws
+    /// <see cref="WorkerLostException"/>.
+    /// </summary>
+    Task<TaskOutcome> RunAsync(PoolWork work, CancellationToken cancellationToken);
 
     /// <summary>
     /// The worker's concurrency changed (pool grow / shrink): make room for that many tasks at once. Never stops a running
@@ -28,7 +33,38 @@ internal interface IWorkerPool : IDisposable
 
     /// <summary>
     /// The runner stopped waiting for <paramref name="run"/> (hard time limit, terminate) though its handler did not return:
-    /// the pool replaces the thread it holds, so it keeps its concurrency.
+    /// the pool replaces the thread it holds, or kills the child running it, so it keeps its concurrency.
     /// </summary>
-    void Abandon(Task run);
+    void Abandon(Task run, AbandonReason reason);
 }
+
+/// <summary>Why the runner gave up on a run (for the pool's logs).</summary>
+internal enum AbandonReason
+{
+    /// <summary>It ran past its hard time limit.</summary>
+    TimeLimit,
+
+    /// <summary>It was revoked with terminate.</summary>
+    Terminated,
+}
+
+/// <summary>
+/// One run for a pool: the job, its soft time limit, the runner whose <see cref="TaskRunner.InvokeAsync"/> an in-process
+/// pool calls, and <paramref name="Started"/>, which the pool calls when the handler begins (on its thread, or in its
+/// child): the hard time limit counts from then, not from waiting for a thread or a child.
+/// </summary>
+internal sealed record PoolWork(TaskRunner Runner, TaskJob Job, TimeSpan? SoftTimeLimit, Action Started)
+{
+    /// <summary>Runs the handler here, on the calling thread until its first await.</summary>
+    public Task<TaskOutcome> InvokeHereAsync(CancellationToken cancellationToken)
+    {
+        Started();
+        return Runner.InvokeAsync(Job, SoftTimeLimit, cancellationToken);
+    }
+}
+
+/// <summary>
+/// The process running a task was lost without an answer (a child that crashed, called <c>Environment.FailFast</c>, was
+/// killed by someone else or by the kernel's OOM killer). The task may run again, up to the delivery limit.
+/// </summary>
+internal sealed class WorkerLostException(string message) : FennelException(message);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
 
 namespace Fennel.Worker.Pools;
 
@@ -39,12 +38,12 @@ internal sealed class ThreadsPool : IWorkerPool
         get { lock (_gate) return _live; }
     }
 
-    public ValueTask<JsonNode?> RunAsync(Func<ValueTask<JsonNode?>> handler)
+    public Task<TaskOutcome> RunAsync(PoolWork work, CancellationToken cancellationToken)
     {
-        var item = new WorkItem(handler);
+        var item = new WorkItem(() => work.InvokeHereAsync(cancellationToken));
         _running[item.Done.Task] = item;
         _work.Add(item);
-        return new ValueTask<JsonNode?>(item.Done.Task);
+        return item.Done.Task;
     }
 
     public void Resize(int concurrency)
@@ -68,7 +67,7 @@ internal sealed class ThreadsPool : IWorkerPool
         return Task.CompletedTask;
     }
 
-    public void Abandon(Task run)
+    public void Abandon(Task run, AbandonReason reason)
     {
         if (!_running.TryRemove(run, out var item)) return;
         lock (_gate)
@@ -106,7 +105,7 @@ internal sealed class ThreadsPool : IWorkerPool
                 item.Thread = Thread.CurrentThread;
                 try
                 {
-                    item.Done.SetResult(item.Handler().AsTask().GetAwaiter().GetResult());
+                    item.Done.SetResult(item.Handler().GetAwaiter().GetResult());
                 }
                 catch (Exception ex)
                 {
@@ -139,11 +138,11 @@ internal sealed class ThreadsPool : IWorkerPool
 
     public void Dispose() => _work.CompleteAdding();
 
-    private sealed class WorkItem(Func<ValueTask<JsonNode?>> handler)
+    private sealed class WorkItem(Func<Task<TaskOutcome>> handler)
     {
-        public Func<ValueTask<JsonNode?>> Handler { get; } = handler;
+        public Func<Task<TaskOutcome>> Handler { get; } = handler;
 
-        public TaskCompletionSource<JsonNode?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<TaskOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Thread? Thread { get; set; }
 
