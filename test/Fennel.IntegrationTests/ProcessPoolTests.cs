@@ -9,7 +9,7 @@ namespace Fennel.IntegrationTests;
 
 /// <summary>
 /// The process pool (<c>-P process</c>) with real child processes of the test app, on each broker
-/// (<see cref="SqliteProcessPoolTests"/>, <see cref="RedisProcessPoolTests"/>): recycling by memory and by task count,
+/// (<see cref="SqliteProcessPoolTests"/>, <see cref="RedisProcessPoolTests"/>, <see cref="RabbitMQProcessPoolTests"/>): recycling by memory and by task count,
 /// children lost mid-task, hard time limits, kill -9 of the worker, warm shutdown.
 /// </summary>
 public abstract class ProcessPoolTests : IAsyncLifetime
@@ -239,4 +239,10 @@ public sealed class RedisProcessPoolTests(ITestOutputHelper output) : ProcessPoo
     private static readonly string Url = Fennel.Testing.Servers.RedisTestServer.Url(3);
 
     public override async Task InitializeAsync() => await RedisBroker.FlushAsync(Url);
+}
+
+/// <summary>The process pool on RabbitMQ (the vhost <c>integration</c> of the run's node, emptied first).</summary>
+public sealed class RabbitMQProcessPoolTests(ITestOutputHelper output) : ProcessPoolTests(output, new IntegrationSandbox(RabbitMQBroker.Url))
+{
+    public override async Task InitializeAsync() => await RabbitMQBroker.ResetAsync();
 }

@@ -64,8 +64,11 @@ internal sealed class RateLimitLine
         get { lock (_gate) return _waiting.Count; }
     }
 
-    /// <summary>Completes when it is this caller's turn; throws <see cref="OperationCanceledException"/> when cancelled first.</summary>
-    public async Task WaitTurnAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes a place at the end of the line, now: call it where arrival order is known (the dispatcher, one message after
+    /// another), then wait with <see cref="WaitTurnAsync"/>.
+    /// </summary>
+    public TaskCompletionSource Join()
     {
         var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         bool start;
@@ -76,6 +79,13 @@ internal sealed class RateLimitLine
             _serving = true;
         }
         if (start) _ = Task.Run(ServeAsync, CancellationToken.None);
+        return turn;
+    }
+
+    /// <summary>Completes when it is <paramref name="turn"/>'s turn; throws <see cref="OperationCanceledException"/> when cancelled first.</summary>
+    public static async Task WaitTurnAsync(TaskCompletionSource turn, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(turn);
         using (cancellationToken.UnsafeRegister(static state => ((TaskCompletionSource)state!).TrySetCanceled(), turn))
         {
             await turn.Task.ConfigureAwait(false);

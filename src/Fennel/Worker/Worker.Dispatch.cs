@@ -108,6 +108,9 @@ public sealed partial class Worker
     {
         var cancel = new CancellationTokenSource();
         var tag = job.Delivery.DeliveryTag;
+        // Without an ETA to wait for, it takes its place in the rate-limit line now, in arrival order (the waits below run
+        // concurrently and could otherwise join in any order).
+        var turn = eta is null ? RateLimitLineFor(job.Task)?.Join() : null;
         var returned = WaitThenQueueAsync();
         _waitingForEta[tag] = (cancel, returned);
 
@@ -120,10 +123,11 @@ public sealed partial class Worker
                 {
                     await Task.Delay(due - _time.GetUtcNow() is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero, _time, cancel.Token).ConfigureAwait(false);
                 }
-                if (RateLimitLineFor(job.Task) is { } line)
+                turn ??= RateLimitLineFor(job.Task)?.Join();
+                if (turn is not null)
                 {
                     TryWaitWithoutSlot(job.Delivery);
-                    await line.WaitTurnAsync(cancel.Token).ConfigureAwait(false);
+                    await RateLimitLine.WaitTurnAsync(turn, cancel.Token).ConfigureAwait(false);
                 }
                 if (IsRevoked(job.Message.Id))
                 {
