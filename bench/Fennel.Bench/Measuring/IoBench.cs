@@ -60,7 +60,14 @@ internal sealed class IoBench(BenchSettings settings, IBenchBroker broker, Pytho
             }
         }
         await broker.ResetAsync();
-        return new IoResult(drains, sleepers);
+        TimerCeiling? ceiling = null;
+        if (drains.Count > 0)
+        {
+            log.Step($"Timer ceiling: {settings.IoTasks} Task.Delay({SleepMs} ms) in {settings.IoConcurrency} loops in this process, no broker");
+            ceiling = await TimerCeiling.MeasureAsync(settings.IoTasks, settings.IoConcurrency, settings.IoSleep, cancellationToken);
+            log.Detail($"{ceiling.Rate:N0} delays/s ({ceiling.Elapsed.TotalSeconds:0.000} s)");
+        }
+        return new IoResult(drains, sleepers, ceiling);
     }
 
     /// <summary>The drains a system runs: Fennel async, Celery gevent and threads at the I/O concurrency; prefork at its own.</summary>

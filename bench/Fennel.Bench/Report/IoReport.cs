@@ -42,6 +42,11 @@ internal static class IoReport
                     $"| {io.System} | {d.Configuration} | {d.Rate:N0} | {d.FirstToLast.TotalSeconds:0.000} | {d.StartToLast.TotalSeconds:0.000} | {d.RateWithStartUp:N0} | {io.Ideal.TotalSeconds:0.000} | {io.IdealRate:N0} | {io.OfIdeal:0%} | {d.PeakRunning:N0} | {d.MemoryAfter.RssMiB:0.0} | {d.WorkerCpuMicrosecondsPerTask:0.0} | {Number(d.RedisCommandsPerTask, "0.00")} | {d.QueueLengthAfter} |");
             }
             text.AppendLine();
+            if (result.Ceiling is { } ceiling)
+            {
+                text.AppendLine(Invariant, $"Timer ceiling on this machine: {ceiling.Tasks:N0} `Task.Delay({ceiling.Sleep.TotalMilliseconds:0} ms)` in {ceiling.Concurrency} loops in one process, no broker, no worker (best of three): {ceiling.Elapsed.TotalSeconds:0.000} s = **{ceiling.Rate:N0} delays/s**. A delay lasts longer than asked (timer resolution, scheduling), so this, not the ideal, is what a worker at `-c {ceiling.Concurrency}` can reach.");
+                text.AppendLine();
+            }
         }
 
         if (result.Sleepers.Count > 0)
@@ -75,7 +80,8 @@ internal static class IoReport
         if (fennel is not null)
         {
             var rate = fennel.Result.Rate;
-            Target(text, $"I/O drain ≥ 8,000 tasks/s (ideal {fennel.IdealRate:N0}): {rate:N0} tasks/s, {fennel.OfIdeal:0%} of ideal", rate >= 8_000);
+            var ofCeiling = result.Ceiling is { } c ? string.Create(Invariant, $", {rate / c.Rate:0%} of the timer ceiling ({c.Rate:N0})") : "";
+            Target(text, $"I/O drain ≥ 8,000 tasks/s (ideal {fennel.IdealRate:N0}): {rate:N0} tasks/s, {fennel.OfIdeal:0%} of ideal{ofCeiling}", rate >= 8_000);
             if (celery is not null)
             {
                 text.AppendLine(Invariant, $"- Fennel against Celery's best pool ({celery.System}, {celery.Result.Configuration}: {celery.Result.Rate:N0} tasks/s): {rate / celery.Result.Rate:0.0}×");
