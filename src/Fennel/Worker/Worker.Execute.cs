@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using Fennel.Protocol;
 using Fennel.Results;
+using Fennel.Worker.Pools;
 
 namespace Fennel.Worker;
 
-// Running a task: one of `concurrency` runner loops takes a job, runs it through TaskRunner and the pool (terminate, a
-// lost process pool child run again up to the delivery limit), and hands the outcome to Worker.Settle.cs.
+// Running a task (TaskRunner) and settling its message: result first, then ack (late ack); a retry is re-published
+// before the original is acknowledged.
 public sealed partial class Worker
 {
     private TaskRunner _runner = null!;
@@ -46,19 +48,15 @@ public sealed partial class Worker
                     await DiscardRevokedAsync(job.Delivery, job.Message).ConfigureAwait(false);
                     continue;
                 }
-                TaskOutcome? outcome;
                 Interlocked.Increment(ref _running);
                 try
                 {
-                    outcome = await RunAsync(job).ConfigureAwait(false);
+                    await ExecuteAsync(job).ConfigureAwait(false);
                 }
                 finally
                 {
                     Interlocked.Decrement(ref _running);
                 }
-                // The slot is free once the handler is done: storing the result and acknowledging go on meanwhile (the
-                // message keeps its prefetch permit until then), so broker round trips do not stretch every run.
-                if (outcome is not null) StartSettling(job, outcome);
             }
         }
     }
@@ -75,8 +73,7 @@ public sealed partial class Worker
         }
     }
 
-    /// <summary>Runs a job to its outcome; null when nothing is left to settle (dead-lettered after its child was lost too often).</summary>
-    private async Task<TaskOutcome?> RunAsync(TaskJob job)
+    private async Task ExecuteAsync(TaskJob job)
     {
         var message = job.Message;
         if (Options.TrackStarted) await StoreOutcomeAsync(message, TaskState.Started, null).ConfigureAwait(false);
@@ -99,7 +96,7 @@ public sealed partial class Worker
                     {
                         await DeadLetterWorkerLostAsync(job.Delivery, message, attempt.Delivery.DeliveryCount, lost.Reason).ConfigureAwait(false);
                         Interlocked.Increment(ref _failed);
-                        return null;
+                        return;
                     }
                     Log.TaskLostRunAgain(_logger, message.DisplayName, message.Id, lost.Reason, next, Options.MaxDeliveries);
                     attempt = attempt with { Delivery = attempt.Delivery with { DeliveryCount = next } };
@@ -110,6 +107,72 @@ public sealed partial class Worker
                 _terminators.TryRemove(new KeyValuePair<string, CancellationTokenSource>(message.Id, terminate));
             }
         }
-        return outcome;
+        string state;
+        switch (outcome)
+        {
+            case TaskOutcome.Interrupted:
+                return; // cold shutdown: not acknowledged; the message goes back to the broker
+
+            case TaskOutcome.Expired:
+                Log.TaskExpired(_logger, message.DisplayName, message.Id, message.Expires!.Value);
+                if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.ExpiredError).ConfigureAwait(false)) goto NotStored;
+                await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
+                return;
+
+            case TaskOutcome.Revoked revoked:
+                Log.TaskTerminated(_logger, message.DisplayName, message.Id, outcome.Seconds);
+                if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.RevokedError(revoked.Reason)).ConfigureAwait(false)) goto NotStored;
+                state = "REVOKED";
+                break;
+
+            case TaskOutcome.Succeeded success:
+                if (!await StoreOutcomeAsync(message, TaskState.Success, null, success.Value).ConfigureAwait(false)) goto NotStored;
+                Log.TaskSucceeded(_logger, message.DisplayName, message.Id, outcome.Seconds, success.Value is null ? "None" : PythonRepr.Of(success.Value));
+                state = "SUCCESS";
+                break;
+
+            case TaskOutcome.Failed failure:
+                // The process pool kills the child and says so itself; in-process pools can only stop waiting.
+                if (failure.Error.Type == "TimeLimitExceeded" && _pool is not ProcessPool) Log.HardTimeLimit(_logger, message.DisplayName, message.Id, message.TimeLimit.Hard ?? job.Task.Options.TimeLimit?.TotalSeconds ?? 0, _pool.Name);
+                Log.TaskFailed(_logger, message.DisplayName, message.Id, outcome.Seconds, failure.Error.ToString(),
+                    failure.Exception ?? new FennelException(failure.Error.ToString()));
+                if (!await StoreOutcomeAsync(message, TaskState.Failure, failure.Error).ConfigureAwait(false)) goto NotStored;
+                Interlocked.Increment(ref _failed);
+                state = "FAILURE";
+                break;
+
+            case TaskOutcome.Retried retry:
+                try
+                {
+                    await _app.Client.PublishAsync(retry.Next, job.Delivery.Queue).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Could not re-publish: keep the original unacknowledged so it runs again after its lease.
+                    Log.SettleFailed(_logger, Name, job.Delivery.DeliveryTag, message.Id, "publish retry", ex);
+                    Forget(job.Delivery);
+                    return;
+                }
+                Log.TaskRetried(_logger, message.DisplayName, message.Id, retry.Next.Retries, retry.MaxRetries, retry.Delay.TotalSeconds, retry.Reason.ToString());
+                await StoreOutcomeAsync(message, TaskState.Retry, retry.Reason).ConfigureAwait(false);
+                state = "RETRY";
+                break;
+
+            default:
+                throw new InvalidOperationException($"Unknown outcome {outcome}.");
+        }
+        await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
+        Interlocked.Increment(ref _processed);
+        FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", state));
+        FennelDiagnostics.TaskDuration.Record(outcome.Seconds);
+        return;
+
+    NotStored:
+        Forget(job.Delivery); // not acknowledged: it runs again after the lease rather than losing its outcome
     }
+
+    /// <summary>Writes a state to the result store; false when the store failed (the caller then does not ack).</summary>
+    private Task<bool> StoreOutcomeAsync(TaskMessage message, TaskState state, RemoteException? error, System.Text.Json.Nodes.JsonNode? value = null) =>
+        TaskOutcomes.StoreAsync(_results, _app.Options.ResultExpires, _time, Name, message, state, error, value,
+            ex => Log.StoreFailed(_logger, Name, message.Id, state.ToWire(), ex));
 }

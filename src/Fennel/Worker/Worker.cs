@@ -190,7 +190,6 @@ public sealed partial class Worker : IAsyncDisposable
         try
         {
             await AllRunnersDoneAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
-            await AllSettledAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -253,25 +252,11 @@ public sealed partial class Worker : IAsyncDisposable
         await _cold.CancelAsync().ConfigureAwait(false);
         await ReturnUnstartedAsync().ConfigureAwait(false);
         // Everything still held (running tasks included) goes back unacknowledged.
-        // Those whose outcome is being stored and acknowledged now are left to finish: their task ran.
-        foreach (var delivery in _held.Values.ToList())
-        {
-            if (!IsSettling(delivery.DeliveryTag)) await ReleaseAsync(delivery, "return on cold shutdown").ConfigureAwait(false);
-        }
+        foreach (var delivery in _held.Values.ToList()) await ReleaseAsync(delivery, "return on cold shutdown").ConfigureAwait(false);
     }
 
     private async Task FinishAsync()
     {
-        try
-        {
-            // Outcomes being settled keep their leases until acknowledged (bounded by the broker clients' own timeouts).
-            await AllSettledAsync().ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // A settle logs its own failures; stopping must go on.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
         await _stopRenewing.CancelAsync().ConfigureAwait(false);
         await _leaseKeeper.ConfigureAwait(false);
         await _revokeWatcher.ConfigureAwait(false);
