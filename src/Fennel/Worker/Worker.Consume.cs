@@ -195,6 +195,28 @@ public sealed partial class Worker
         Forget(delivery);
     }
 
+    private int _acking;
+
+    /// <summary>Acknowledges without holding the caller (it never throws); <see cref="AcksDoneAsync"/> waits for all.</summary>
+    private async Task AckInBackgroundAsync(Delivery delivery, string taskId)
+    {
+        Interlocked.Increment(ref _acking);
+        try
+        {
+            await AckAsync(delivery, taskId).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _acking);
+        }
+    }
+
+    /// <summary>Waits until no acknowledgement is in flight (warm shutdown, once the runners are done).</summary>
+    private async Task AcksDoneAsync(CancellationToken cancellationToken)
+    {
+        while (Volatile.Read(ref _acking) > 0) await Task.Delay(IsolationPoll, _time, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<bool> ReleaseAsync(Delivery delivery, string action, DateTimeOffset? notBefore = null)
     {
         if (!_held.ContainsKey(delivery.DeliveryTag)) return false;

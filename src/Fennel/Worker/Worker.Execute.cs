@@ -161,7 +161,9 @@ public sealed partial class Worker
             default:
                 throw new InvalidOperationException($"Unknown outcome {outcome}.");
         }
-        await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
+        // The runner moves on while the ack goes out (acks are batched; waiting for each one's round trip would stretch
+        // every run). The message keeps its prefetch permit until acknowledged; a warm shutdown waits for the acks.
+        _ = AckInBackgroundAsync(job.Delivery, message.Id);
         Interlocked.Increment(ref _processed);
         FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", state));
         FennelDiagnostics.TaskDuration.Record(outcome.Seconds);

@@ -190,6 +190,7 @@ public sealed partial class Worker : IAsyncDisposable
         try
         {
             await AllRunnersDoneAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
+            await AcksDoneAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -251,6 +252,18 @@ public sealed partial class Worker : IAsyncDisposable
         Log.ColdShutdown(_logger, Name, Running);
         await _cold.CancelAsync().ConfigureAwait(false);
         await ReturnUnstartedAsync().ConfigureAwait(false);
+        // Tasks that finished have their acks in flight: let them land (briefly), so they are not given back and run again.
+        using (var acks = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
+        {
+            try
+            {
+                await AcksDoneAsync(acks.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Still in flight: what is released now may run again (cold shutdown never promises otherwise).
+            }
+        }
         // Everything still held (running tasks included) goes back unacknowledged.
         foreach (var delivery in _held.Values.ToList()) await ReleaseAsync(delivery, "return on cold shutdown").ConfigureAwait(false);
     }
