@@ -120,26 +120,7 @@ public abstract class ShutdownTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => !worker.HasExited && _sandbox.ReadJournal().Started(worker.Id).Count >= count, TimeSpan.FromSeconds(60),
             () => $"{worker.Name} to start {count} tasks (journal: {_sandbox.ReadJournal().Started(worker.Id).Count}).\n{worker.Describe()}");
 
-    private async Task WaitForAllSucceededAsync(IReadOnlyList<AsyncResult> handles)
-    {
-        var deadline = DateTime.UtcNow + AllDone;
-        for (var i = 0; i < handles.Count; i++)
-        {
-            TaskResult result;
-            try
-            {
-                var remaining = deadline - DateTime.UtcNow;
-                result = await handles[i].WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-            }
-            catch (TimeoutException ex)
-            {
-                throw new TimeoutException($"Only {i} of {handles.Count} tasks were done after {AllDone.TotalSeconds:0} s: {ex.Message}\n" +
-                    _sandbox.DescribeProcesses(), ex);
-            }
-            Assert.True(result.State == TaskState.Success && JsonNode.DeepEquals(result.Result, JsonValue.Create(i)),
-                $"test.slow({i}) ended {result.State.ToWire()} with {result.Result?.ToJsonString()} on {result.Worker}.");
-        }
-    }
+    private Task WaitForAllSucceededAsync(IReadOnlyList<AsyncResult> handles) => SlowTasks.WaitAllSucceededAsync(handles, AllDone, _sandbox.DescribeProcesses);
 }
 
 /// <summary>Shutdown on a SQLite file of the test's own.</summary>

@@ -147,25 +147,7 @@ public abstract class SupervisorTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(pid).Count >= count, Started,
             () => $"worker {pid} to start {count} tasks (journal: {_sandbox.ReadJournal().Started(pid).Count}).\n{Supervisor.Describe()}");
 
-    private async Task WaitForAllSucceededAsync(IReadOnlyList<AsyncResult> handles)
-    {
-        var deadline = DateTime.UtcNow + AllDone;
-        for (var i = 0; i < handles.Count; i++)
-        {
-            TaskResult result;
-            try
-            {
-                var remaining = deadline - DateTime.UtcNow;
-                result = await handles[i].WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-            }
-            catch (TimeoutException ex)
-            {
-                throw new TimeoutException($"Only {i} of {handles.Count} tasks were done after {AllDone.TotalSeconds:0} s: {ex.Message}\n{Supervisor.Describe()}", ex);
-            }
-            Assert.True(result.State == TaskState.Success && JsonNode.DeepEquals(result.Result, JsonValue.Create(i)),
-                $"test.slow({i}) ended {result.State.ToWire()} with {result.Result?.ToJsonString()} on {result.Worker}.");
-        }
-    }
+    private Task WaitForAllSucceededAsync(IReadOnlyList<AsyncResult> handles) => SlowTasks.WaitAllSucceededAsync(handles, AllDone, Supervisor.Describe);
 
     private async Task<(int Status, JsonNode Body)> GetHealthAsync()
     {
