@@ -73,7 +73,9 @@ public abstract class ProcessPoolTests : IAsyncLifetime
     [Fact]
     public async Task Max_tasks_per_child_replaces_each_child_after_ten_tasks()
     {
-        var worker = StartWorker("-c", "2", "--max-tasks-per-child", "10");
+        var logs = Path.Combine(_sandbox.Folder, "logs");
+        Directory.CreateDirectory(logs);
+        var worker = StartWorker("-c", "2", "--max-tasks-per-child", "10", "--logfile", Path.Combine(logs, "w%I.log"));
         var handles = await _sandbox.App.Client.SendBatchAsync([.. Enumerable.Range(0, 100).Select(i => new TaskCall("test.pid", [i]))]);
         var pids = new List<int>();
         foreach (var handle in handles)
@@ -82,6 +84,8 @@ public abstract class ProcessPoolTests : IAsyncLifetime
             Assert.True(result.State == TaskState.Success, $"test.pid ended {result.State.ToWire()}: {result.Exception}.\n{worker.Describe()}");
             pids.Add(result.Result!.GetValue<int>());
         }
+        // Celery's %I: the worker logs to w.log, its children to w-1.log and w-2.log; replacements reuse the index.
+        Assert.Equal(["w-1.log", "w-2.log", "w.log"], Directory.GetFiles(logs).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         var perChild = pids.GroupBy(p => p).ToDictionary(g => g.Key, g => g.Count());
         _output.WriteLine($"100 tasks ran in {perChild.Count} children: {string.Join(", ", perChild.Select(p => $"{p.Key}×{p.Value}"))}.");
         Assert.DoesNotContain(worker.Id, pids);

@@ -47,7 +47,7 @@ public sealed class FennelAppBuilder
 
     /// <summary>
     /// The <c>--logfile</c> path with Celery's substitutions for this process (<see cref="Worker.NodeNames.FormatPath"/>,
-    /// index 0), the node being <c>-n</c>, else <c>Fennel:Worker:NodeName</c>, else <c>celery@%h</c>. A pattern with an
+    /// index 0 in a worker, the child's index in a process pool child), the node being <c>-n</c>, else <c>Fennel:Worker:NodeName</c>, else <c>celery@%h</c>. A pattern with an
     /// unknown substitution gives null: no file, and the command line reports it (exit 64) before anything runs.
     /// </summary>
     private string? LogFilePath(GlobalArguments global)
@@ -55,7 +55,7 @@ public sealed class FennelAppBuilder
         var node = global.NodeName ?? _host.Configuration["Fennel:Worker:NodeName"] ?? new Worker.WorkerOptions().NodeName;
         try
         {
-            return Worker.NodeNames.FormatPath(global.LogFile!, Worker.NodeNames.Expand(node));
+            return Worker.NodeNames.FormatPath(global.LogFile!, Worker.NodeNames.Expand(node), Worker.Pools.ProcessPoolChild.ProcessIndex);
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException)
         {

@@ -96,9 +96,9 @@ internal sealed class ChildLauncher : IDisposable
         return (processPath, [entry, .. rest]);
     }
 
-    /// <summary>Starts a child and waits until it connected (or failed to).</summary>
+    /// <summary>Starts a child with pool process index <paramref name="index"/> and waits until it connected (or failed to).</summary>
     /// <exception cref="FennelException">The child exited, or did not connect within <paramref name="timeout"/>.</exception>
-    public async Task<(Process Process, Socket Socket)> LaunchAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<(Process Process, Socket Socket)> LaunchAsync(int index, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var nonce = Guid.NewGuid().ToString("N");
         var connected = new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -109,6 +109,7 @@ internal sealed class ChildLauncher : IDisposable
             foreach (var argument in _command.Arguments) info.ArgumentList.Add(argument);
             info.Environment[ProcessPoolChild.EnvironmentVariable] =
                 string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}:{nonce}:{SocketPath}");
+            info.Environment[ProcessPoolChild.IndexVariable] = index.ToString(CultureInfo.InvariantCulture);
             var started = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
             _spawns.Add((info, started), cancellationToken);
             var process = await started.Task.ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace Fennel.Worker.Pools;
 /// The parent's handle on one child process of the <see cref="ProcessPool"/>: its process, its socket, and a reader that
 /// notices at once when the child is gone (busy or idle). One task at a time: the pool hands a child to one run.
 /// </summary>
-internal sealed class PoolChild(int generation, string why)
+internal sealed class PoolChild(int generation, string why, int index)
 {
     private readonly TaskCompletionSource _gone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
@@ -20,6 +20,9 @@ internal sealed class PoolChild(int generation, string why)
 
     /// <summary>The pool's generation it belongs to (a restart starts a new one).</summary>
     public int Generation { get; } = generation;
+
+    /// <summary>Its pool process index (Celery's <c>%i</c>): 1 to concurrency, the lowest free when it started.</summary>
+    public int Index { get; } = index;
 
     /// <summary>Why it was started: initial, replacing a child, grown, restarted.</summary>
     public string Why { get; } = why;

@@ -240,7 +240,10 @@ internal sealed class ProcessPool : IWorkerPool
     /// <summary>Under the lock: starts one child; it joins the idle queue once it said it is ready.</summary>
     private PoolChild StartChild(string why, bool retryOnFailure)
     {
-        var child = new PoolChild(_generation, why);
+        // The lowest index no counted child holds: a replacement takes the index of the child it replaces, as in Celery.
+        var index = 1;
+        while (_children.Any(c => c.Counted && c.Index == index)) index++;
+        var child = new PoolChild(_generation, why, index);
         _children.Add(child);
         _live++;
         _ = LaunchAsync(child, retryOnFailure);
@@ -253,7 +256,7 @@ internal sealed class ProcessPool : IWorkerPool
         Socket socket;
         try
         {
-            (process, socket) = await _launcher.LaunchAsync(StartTimeout, _disposing.Token).ConfigureAwait(false);
+            (process, socket) = await _launcher.LaunchAsync(child.Index, StartTimeout, _disposing.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -31,6 +31,16 @@ internal static class ProcessPoolChild
     /// </summary>
     public const string EnvironmentVariable = "__FENNEL_POOL_CHILD";
 
+    /// <summary>
+    /// Set by the parent for its children: the child's pool process index, 1 to concurrency (a replacement reuses the
+    /// index of the child it replaces), Celery's <c>%i</c> in <c>--logfile</c> and <c>--pidfile</c>. Removed with the other.
+    /// </summary>
+    public const string IndexVariable = "__FENNEL_POOL_CHILD_INDEX";
+
+    /// <summary>This process's pool process index: 0 in a worker (or any process that is not a child), 1… in children.</summary>
+    public static int ProcessIndex =>
+        int.TryParse(Environment.GetEnvironmentVariable(IndexVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : 0;
+
     private static readonly TimeSpan ExitWatchdog = TimeSpan.FromSeconds(3);
 
     /// <summary>True in a process the process pool started as a child.</summary>
@@ -43,6 +53,7 @@ internal static class ProcessPoolChild
         var logger = app.LoggerFactory.CreateLogger("Fennel.Worker.ProcessPool");
         var spec = Environment.GetEnvironmentVariable(EnvironmentVariable) ?? "";
         Environment.SetEnvironmentVariable(EnvironmentVariable, null);
+        Environment.SetEnvironmentVariable(IndexVariable, null);
         var parts = spec.Split(':', 3);
         if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var parentPid))
         {
