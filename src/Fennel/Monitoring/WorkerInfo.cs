@@ -1,0 +1,53 @@
+namespace Fennel.Monitoring;
+
+/// <summary>What the monitor knows of one worker, from its <c>worker-*</c> events and the task events it sent.</summary>
+public sealed record WorkerInfo
+{
+    /// <summary>Celery's default heartbeat interval when a worker has not said its own: 60 s.</summary>
+    public const double DefaultFreq = 60;
+
+    /// <summary>The node name (<c>worker@host</c>).</summary>
+    public required string Hostname { get; init; }
+
+    /// <summary>
+    /// True when a heartbeat (any event from the worker) arrived within <see cref="Freq"/> × the expiry factor before
+    /// the snapshot, and no <c>worker-offline</c> came after it. Computed when the snapshot is taken.
+    /// </summary>
+    public bool IsOnline { get; init; }
+
+    /// <summary>When the monitor last heard from the worker (local time of receipt); null after <c>worker-offline</c>.</summary>
+    public DateTimeOffset? LastHeartbeat { get; init; }
+
+    /// <summary>The sender timestamp of the worker's latest event.</summary>
+    public DateTimeOffset? LastEventTime { get; init; }
+
+    /// <summary>When a <c>worker-offline</c> was last received, if one was.</summary>
+    public DateTimeOffset? OfflineAt { get; init; }
+
+    /// <summary>The heartbeat interval in seconds.</summary>
+    public double Freq { get; init; } = DefaultFreq;
+
+    /// <summary>The worker's process id.</summary>
+    public int? Pid { get; init; }
+
+    /// <summary>Tasks running at the latest worker event.</summary>
+    public int? Active { get; init; }
+
+    /// <summary>Tasks finished since the worker started, at the latest worker event.</summary>
+    public long? Processed { get; init; }
+
+    /// <summary>The host's 1, 5 and 15 minute load averages.</summary>
+    public IReadOnlyList<double>? LoadAverage { get; init; }
+
+    /// <summary>The worker software (<c>py-celery</c>, ...).</summary>
+    public string? SoftwareIdentity { get; init; }
+
+    /// <summary>Its version.</summary>
+    public string? SoftwareVersion { get; init; }
+
+    /// <summary>The operating system.</summary>
+    public string? SoftwareSystem { get; init; }
+
+    /// <summary>The worker's offset from UTC in hours.</summary>
+    public int? UtcOffset { get; init; }
+}
