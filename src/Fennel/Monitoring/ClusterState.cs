@@ -127,13 +127,13 @@ public sealed class ClusterState
         var worker = worker0 with
         {
             Pid = e.Pid ?? worker0.Pid,
-            UtcOffset = e.UtcOffset,
-            Active = e.Active,
-            Processed = e.Processed,
-            LoadAverage = e.LoadAverage,
-            SoftwareIdentity = e.SoftwareIdentity,
-            SoftwareVersion = e.SoftwareVersion,
-            SoftwareSystem = e.SoftwareSystem,
+            UtcOffset = e.UtcOffset ?? worker0.UtcOffset,
+            Active = e.Active ?? worker0.Active,
+            Processed = e.Processed ?? worker0.Processed,
+            LoadAverage = e.LoadAverage ?? worker0.LoadAverage,
+            SoftwareIdentity = e.SoftwareIdentity ?? worker0.SoftwareIdentity,
+            SoftwareVersion = e.SoftwareVersion ?? worker0.SoftwareVersion,
+            SoftwareSystem = e.SoftwareSystem ?? worker0.SoftwareSystem,
         };
         if (e.Freq is { } freq && freq > 0) worker = worker with { Freq = freq };
         worker = e is WorkerOfflineEvent
