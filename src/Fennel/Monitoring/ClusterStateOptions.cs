@@ -10,7 +10,7 @@ public sealed class ClusterStateOptions
     public int MaxTasks { get; set; } = 10_000;
 
     /// <summary>
-    /// The most workers kept; past it an offline worker heard from longest ago goes first, then the one heard from longest ago.
+    /// The most workers kept; past it a worker that sent <c>worker-offline</c> goes first, then the one heard from longest ago.
     /// <value>5 000 (Celery's <c>max_workers_in_memory</c>).</value>
     /// </summary>
     public int MaxWorkers { get; set; } = 5_000;
