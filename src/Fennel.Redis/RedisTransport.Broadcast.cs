@@ -22,7 +22,7 @@ public sealed partial class RedisTransport
 
     /// <inheritdoc />
     public async Task<IAsyncDisposable> SubscribeAsync(string exchange, string bindingKey, Func<BroadcastMessage, Task> handler,
-        CancellationToken cancellationToken = default)
+        string? subscriberName = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(exchange);
         ArgumentNullException.ThrowIfNull(bindingKey);
