@@ -25,9 +25,10 @@ public sealed class FennelClient
     private readonly ConcurrentDictionary<string, Task> _declared = new(StringComparer.Ordinal);
 
     internal FennelClient(Func<ITransport> transport, Func<IResultStore> results, TaskRegistry registry, TaskRoutes routes,
-        JsonSerializerOptions json, TimeProvider time, TimeSpan revokeExpires)
+        JsonSerializerOptions json, TimeProvider time, TimeSpan revokeExpires, Events.LamportClock clock)
     {
         _revokeExpires = revokeExpires;
+        Clock = clock;
         _transport = transport;
         _results = results;
         _registry = registry;
@@ -36,6 +37,9 @@ public sealed class FennelClient
         _time = time;
         Origin = $"gen{Environment.ProcessId}@{Environment.MachineName}";
     }
+
+    /// <summary>The process's Lamport clock (<see cref="FennelApp.Clock"/>), for the control requests this client sends.</summary>
+    internal Events.LamportClock Clock { get; }
 
     /// <summary>The serializer options for arguments and results.</summary>
     public JsonSerializerOptions Json { get; }

@@ -50,9 +50,12 @@ public sealed partial class FennelApp : IAsyncDisposable
             ?? throw new FennelConfigurationException(
                 $"The URL '{BrokerUrls.Redact(options.EffectiveResultBackend)}' cannot store results; set Fennel:ResultBackend (--result-backend).");
         });
-        Client = new FennelClient(() => _transport.Value, () => _results.Value, Tasks, Routes, Json, TimeProvider, options.RevokeExpires);
+        Client = new FennelClient(() => _transport.Value, () => _results.Value, Tasks, Routes, Json, TimeProvider, options.RevokeExpires, Clock);
         if (options.Eager) Client.RunEagerly = new EagerRunner(this).RunAsync;
     }
+
+    /// <summary>This process's Lamport clock, shared by the events and control messages it sends and receives.</summary>
+    public Events.LamportClock Clock { get; } = new();
 
     /// <summary>Starts configuring an app. <paramref name="args"/> are the command-line arguments (for <c>-b</c>, <c>-l</c>, ...).</summary>
     public static FennelAppBuilder CreateBuilder(string[]? args = null) => new(args ?? []);

@@ -7,7 +7,7 @@ namespace Fennel.Transport.Memory;
 /// (leases, priorities, delayed delivery, dead letters) so code tested on it behaves the same on a real broker.
 /// Nothing survives the process.
 /// </summary>
-public sealed class InMemoryTransport : ITransport, IDeadLetterStore, IRevokeStore
+public sealed partial class InMemoryTransport : ITransport, IDeadLetterStore, IRevokeStore
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -24,7 +24,8 @@ public sealed class InMemoryTransport : ITransport, IDeadLetterStore, IRevokeSto
 
     /// <inheritdoc />
     public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters | TransportCapabilities.Revokes;
+        TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters | TransportCapabilities.Revokes
+        | TransportCapabilities.Broadcast;
 
     /// <inheritdoc />
     public Task AddRevokesAsync(IReadOnlyList<Revocation> revocations, CancellationToken cancellationToken = default)
