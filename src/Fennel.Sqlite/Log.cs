@@ -16,4 +16,10 @@ internal static partial class Log
 
     [LoggerMessage(5003, LogLevel.Debug, "Deleted {Count} expired results from the SQLite file {Path}")]
     public static partial void ExpiredResultsDeleted(ILogger logger, int count, string path);
+
+    [LoggerMessage(5004, LogLevel.Error, "A subscriber to {Exchange} failed on a message with routing key '{RoutingKey}'")]
+    public static partial void BroadcastHandlerFailed(ILogger logger, string exchange, string routingKey, Exception exception);
+
+    [LoggerMessage(5005, LogLevel.Warning, "Reading broadcasts of {Exchange} from the SQLite file {Path} failed; trying again")]
+    public static partial void BroadcastReadFailed(ILogger logger, string exchange, string path, Exception exception);
 }

@@ -17,7 +17,7 @@ namespace Fennel.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema version this code writes.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     private const string CreateVersion1 = """
         CREATE TABLE IF NOT EXISTS queues (
@@ -75,6 +75,27 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS revokes_by_expiry ON revokes (expires_at);
         """;
 
+    /// <summary>
+    /// Version 3: broadcast (events and remote control) and cluster-wide rate limits. <c>broadcasts.id</c> is the
+    /// subscribers' cursor, <c>AUTOINCREMENT</c> for the same reason as <c>revokes.id</c>; rows live about a minute (see
+    /// <c>SqliteTransport.Broadcast.cs</c>) and are trimmed from the oldest id, so the table needs no other index.
+    /// <c>rate_limits</c> was created on first use before version 3, hence <c>IF NOT EXISTS</c> here too.
+    /// </summary>
+    private const string CreateVersion3 = """
+        CREATE TABLE IF NOT EXISTS broadcasts (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            exchange     TEXT    NOT NULL,
+            routing_key  TEXT    NOT NULL,
+            body         BLOB    NOT NULL,
+            created_at   INTEGER NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS rate_limits (
+            name     TEXT PRIMARY KEY,
+            free_at  INTEGER NOT NULL -- Unix microseconds: when the next turn may be taken
+        ) WITHOUT ROWID;
+        """;
+
     /// <summary>Switches the file to WAL and creates the tables when missing; true when this call created them.</summary>
     /// <exception cref="FennelConfigurationException">The file was written by a newer Fennel.</exception>
     public static async Task<bool> CreateAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -99,7 +120,8 @@ internal static class SqliteSchema
         if (version == Version) return false;
 
         // Each step upgrades from the version before it, so a file of any older version is brought up to date.
-        command.CommandText = (version < 1 ? CreateVersion1 : "") + CreateVersion2 + $"PRAGMA user_version = {Version};";
+        command.CommandText = (version < 1 ? CreateVersion1 : "") + (version < 2 ? CreateVersion2 : "") + CreateVersion3
+            + $"PRAGMA user_version = {Version};";
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;

@@ -18,7 +18,8 @@ namespace Fennel.Sqlite;
 /// <see cref="SqliteSchema"/>); a lapsed lease makes the message visible again with its delivery count intact.</para>
 /// <para>The file holds: this file (publish, declare, count, purge), <c>SqliteTransport.Fetch.cs</c> (leasing and idle
 /// waiting), <c>SqliteTransport.Settle.cs</c> (ack, release, renew, dead-letter), <c>SqliteTransport.DeadLetters.cs</c> and
-/// <c>SqliteTransport.Revokes.cs</c>, <c>SqliteTransport.RateLimits.cs</c> (cluster-wide rate limits).</para>
+/// <c>SqliteTransport.Revokes.cs</c>, <c>SqliteTransport.RateLimits.cs</c> (cluster-wide rate limits),
+/// <c>SqliteTransport.Broadcast.cs</c> (events and remote control).</para>
 /// </remarks>
 public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRevokeStore
 {
@@ -46,7 +47,7 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
 
     /// <inheritdoc />
     public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters
-        | TransportCapabilities.Revokes | TransportCapabilities.SharedRateLimits;
+        | TransportCapabilities.Revokes | TransportCapabilities.SharedRateLimits | TransportCapabilities.Broadcast;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)
@@ -128,11 +129,11 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
         }, cancellationToken);
     }
 
-    /// <summary>Closes the pooled connections to the file. Messages stay in it.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>Stops broadcast subscriptions and closes the pooled connections to the file. Messages stay in it.</summary>
+    public async ValueTask DisposeAsync()
     {
+        await StopBroadcastAsync().ConfigureAwait(false);
         _database.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private async Task DeclareAsync(IEnumerable<string> queues, CancellationToken cancellationToken)

@@ -54,9 +54,9 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
 
         await using var connection = new SqliteConnection($"Data Source={path}");
         await connection.OpenAsync();
-        Assert.Equal(2L, await ScalarAsync(connection, "PRAGMA user_version"));
+        Assert.Equal(3L, await ScalarAsync(connection, "PRAGMA user_version"));
         Assert.Equal("wal", await ScalarAsync(connection, "PRAGMA journal_mode"));
-        foreach (var table in new[] { "queues", "messages", "dead_letters", "results", "revokes" })
+        foreach (var table in new[] { "queues", "messages", "dead_letters", "results", "revokes", "broadcasts", "rate_limits" })
         {
             Assert.Equal(1L, await ScalarAsync(connection, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
         }
@@ -92,6 +92,58 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
         var now = DateTimeOffset.UtcNow;
         await transport.AddRevokesAsync([new Revocation("t-1", false, now, now.AddHours(1))]);
         Assert.Equal("t-1", Assert.Single((await transport.ReadRevokesAsync(null, 10)).Revocations).TaskId);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_version_2_file_is_upgraded_in_place_with_broadcasts_and_rate_limits(bool rateLimitsCreatedOnFirstUse)
+    {
+        var path = folder.NewDatabasePath();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            // Version 2 as Fennel wrote it, with one waiting message, one revoke and, when a rate limit was used, its table.
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE queues (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE messages (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, priority INTEGER NOT NULL, body BLOB NOT NULL,
+                    visible_at INTEGER NOT NULL, lease_owner TEXT NULL, delivery_count INTEGER NOT NULL DEFAULT 0, enqueued_at INTEGER NOT NULL);
+                CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, priority INTEGER NOT NULL,
+                    body BLOB NOT NULL, reason TEXT NOT NULL, dead_lettered_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL);
+                CREATE TABLE results (task_id TEXT PRIMARY KEY, state TEXT NOT NULL, body BLOB NOT NULL, date_done INTEGER NULL,
+                    expires_at INTEGER NOT NULL);
+                CREATE TABLE revokes (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, terminate INTEGER NOT NULL,
+                    revoked_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+                INSERT INTO messages (queue, priority, body, visible_at, enqueued_at) VALUES ('celery', 0, x'6869', 0, 0);
+                INSERT INTO revokes (task_id, terminate, revoked_at, expires_at) VALUES ('t-old', 0, 0, 9999999999999);
+                PRAGMA user_version = 2;
+                """;
+            if (rateLimitsCreatedOnFirstUse)
+            {
+                command.CommandText += """
+                    CREATE TABLE rate_limits (name TEXT PRIMARY KEY, free_at INTEGER NOT NULL) WITHOUT ROWID;
+                    INSERT INTO rate_limits (name, free_at) VALUES ('tasks.slow', 9999999999999999);
+                    """;
+            }
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        Assert.Equal(1, await transport.GetQueueLengthAsync("celery"));
+        Assert.Equal("t-old", Assert.Single((await transport.ReadRevokesAsync(null, 10)).Revocations).TaskId);
+        var wait = await transport.TryTakeTurnAsync("tasks.slow", TimeSpan.FromSeconds(1));
+        Assert.Equal(rateLimitsCreatedOnFirstUse, wait > TimeSpan.Zero);
+        var received = new TaskCompletionSource<BroadcastMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (await transport.SubscribeAsync("celeryev", "#", m => { received.TrySetResult(m); return Task.CompletedTask; }))
+        {
+            await transport.BroadcastAsync("celeryev", "worker.online", Encoding.UTF8.GetBytes("hello"));
+            Assert.Equal("worker.online", (await received.Task.WaitAsync(TimeSpan.FromSeconds(15))).RoutingKey);
+        }
+        await using var connection2 = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection2.OpenAsync();
+        Assert.Equal(3L, await ScalarAsync(connection2, "PRAGMA user_version"));
     }
 
     [Fact]
