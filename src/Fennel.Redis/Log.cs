@@ -23,4 +23,10 @@ internal static partial class Log
     [LoggerMessage(6005, LogLevel.Error, "A subscriber to {Exchange} failed on a message with routing key '{RoutingKey}'")]
     public static partial void BroadcastHandlerFailed(ILogger logger, string exchange, string routingKey, Exception exception);
 
+
+    [LoggerMessage(6006, LogLevel.Warning, "Reading the reply list {Queue} failed; trying again")]
+    public static partial void DirectPollFailed(ILogger logger, string queue, Exception exception);
+
+    [LoggerMessage(6007, LogLevel.Warning, "Removing the binding and list of {Queue} failed; they stay on the server, as a dead kombu client's do")]
+    public static partial void DirectUnbindFailed(ILogger logger, string queue, Exception exception);
 }

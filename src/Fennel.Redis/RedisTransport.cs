@@ -158,6 +158,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await StopDirectSubscriptionsAsync().ConfigureAwait(false);
         await StopAckingAsync().ConfigureAwait(false);
         await _disposing.CancelAsync().ConfigureAwait(false);
         if (_restorer is { } restorer)
