@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(7015, LogLevel.Warning, "Ignored an unreadable message on the revoke stream {Stream}")]
     public static partial void UnreadableRevoke(ILogger logger, string stream, Exception exception);
+
+    [LoggerMessage(7016, LogLevel.Warning, "The queue {Queue} already has {Consumers} consumer(s): another node of the same name uses this mailbox, and each gets only some of its requests. Give every node a name of its own")]
+    public static partial void SubscriberQueueInUse(ILogger logger, string queue, uint consumers);
 }

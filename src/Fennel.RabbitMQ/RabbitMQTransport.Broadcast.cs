@@ -34,7 +34,7 @@ public sealed partial class RabbitMQTransport
         ArgumentNullException.ThrowIfNull(bindingKey);
         ArgumentNullException.ThrowIfNull(handler);
         await EnsureExchangeAsync(exchange, cancellationToken).ConfigureAwait(false);
-        var subscription = new Subscription(this, exchange, bindingKey, handler, QueueNameFor(exchange, bindingKey));
+        var subscription = new Subscription(this, exchange, bindingKey, handler, QueueNameFor(exchange, bindingKey, subscriberName));
         await subscription.StartAsync(cancellationToken).ConfigureAwait(false);
         _subscriptions[subscription] = true;
         return subscription;
@@ -58,12 +58,16 @@ public sealed partial class RabbitMQTransport
         _exchanges[exchange] = true;
     }
 
-    /// <summary>Celery's names: <c>celeryev.&lt;uuid&gt;</c>, <c>&lt;oid&gt;.reply.celery.pidbox</c>, <c>&lt;id&gt;.celery.pidbox</c>.</summary>
-    private static string QueueNameFor(string exchange, string bindingKey) => exchange switch
+    /// <summary>
+    /// Celery's names: <c>celeryev.&lt;uuid&gt;</c>, <c>&lt;oid&gt;.reply.celery.pidbox</c>, and on <c>celery.pidbox</c> a
+    /// worker's mailbox <c>&lt;node name&gt;.celery.pidbox</c> (kombu's <c>Mailbox.get_queue</c>); an anonymous subscriber
+    /// gets <c>&lt;uuid&gt;.celery.pidbox</c>. Other exchanges follow the pidbox pattern.
+    /// </summary>
+    private static string QueueNameFor(string exchange, string bindingKey, string? subscriberName) => exchange switch
     {
         "reply.celery.pidbox" when bindingKey.Length > 0 => $"{bindingKey}.reply.celery.pidbox",
         "celeryev" => $"celeryev.{Guid.NewGuid()}",
-        _ => $"{Guid.NewGuid()}.{exchange}",
+        _ => $"{(string.IsNullOrEmpty(subscriberName) ? Guid.NewGuid().ToString() : subscriberName)}.{exchange}",
     };
 
     /// <summary>Celery's queue arguments: events live 5 s and the queue 60 s unused; pidbox messages 300 s and the queue 10 s.</summary>
@@ -106,8 +110,10 @@ public sealed partial class RabbitMQTransport
             if (_channel is { } old) await DisposeQuietlyAsync(old).ConfigureAwait(false);
             var channel = await transport._connection.CreateChannelAsync(cancellationToken).ConfigureAwait(false);
             _channel = channel;
-            await RabbitMQErrors.Guard(channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: true, QueueArgumentsFor(exchange),
-                cancellationToken: cancellationToken), transport.Options, "declare the queue " + queue).ConfigureAwait(false);
+            var declared = await RabbitMQErrors.Guard(channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: true,
+                QueueArgumentsFor(exchange), cancellationToken: cancellationToken), transport.Options, "declare the queue " + queue).ConfigureAwait(false);
+            // kombu warns the same way (W_PIDBOX_IN_USE): two nodes of one name share a mailbox, and each gets only some requests.
+            if (declared.ConsumerCount > 0) Log.SubscriberQueueInUse(transport._logger, queue, declared.ConsumerCount);
             await RabbitMQErrors.Guard(channel.QueueBindAsync(queue, exchange, bindingKey, cancellationToken: cancellationToken),
                 transport.Options, $"bind {queue} to {exchange}").ConfigureAwait(false);
             var consumer = new AsyncEventingBasicConsumer(channel);

@@ -60,4 +60,44 @@ public sealed class BroadcastTests
             Assert.Contains("some-oid.reply.celery.pidbox\ttrue", queues, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task A_named_pidbox_subscriber_consumes_Celerys_node_queue_with_its_arguments()
+    {
+        var node = $"fennel-{Guid.NewGuid():N}@host";
+        await using var transport = TestBroker.NewTransport();
+        var received = Channel.CreateUnbounded<BroadcastMessage>();
+        await using (await transport.SubscribeAsync("celery.pidbox", "", m => received.Writer.WriteAsync(m).AsTask(), subscriberName: node))
+        {
+            // As Celery declares it (kombu Mailbox.get_queue, captured routed_queues "capture@vm.celery.pidbox"): not durable,
+            // auto-delete, messages live 300 s, the queue 10 s unused; bound to celery.pidbox with "".
+            var queues = Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_queues", "-q", "-p", TestBroker.VirtualHost, "name", "durable", "auto_delete", "arguments", "consumers");
+            var line = Assert.Single(queues.Split('\n'), l => l.StartsWith($"{node}.celery.pidbox\t", StringComparison.Ordinal));
+            Assert.StartsWith($"{node}.celery.pidbox\tfalse\ttrue\t", line, StringComparison.Ordinal);
+            Assert.Contains("x-expires", line, StringComparison.Ordinal);
+            Assert.Contains("10000", line, StringComparison.Ordinal);
+            Assert.Contains("x-message-ttl", line, StringComparison.Ordinal);
+            Assert.Contains("300000", line, StringComparison.Ordinal);
+            Assert.EndsWith("\t1", line, StringComparison.Ordinal);
+            var bindings = Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_bindings", "-q", "-p", TestBroker.VirtualHost, "source_name", "destination_name", "routing_key");
+            Assert.Contains($"celery.pidbox\t{node}.celery.pidbox\t", bindings, StringComparison.Ordinal);
+
+            await transport.BroadcastAsync("celery.pidbox", "", Envelope("{\"method\": \"ping\"}"));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            Assert.Equal("celery.pidbox", (await received.Reader.ReadAsync(timeout.Token)).Exchange);
+        }
+    }
+
+    [Fact]
+    public async Task An_anonymous_pidbox_subscriber_keeps_a_queue_of_its_own()
+    {
+        await using var transport = TestBroker.NewTransport();
+        var before = Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_queues", "-q", "-p", TestBroker.VirtualHost, "name");
+        await using (await transport.SubscribeAsync("celery.pidbox", "", _ => Task.CompletedTask))
+        {
+            var after = Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_queues", "-q", "-p", TestBroker.VirtualHost, "name");
+            var added = after.Split('\n').Except(before.Split('\n')).Where(l => l.EndsWith(".celery.pidbox", StringComparison.Ordinal)).ToList();
+            Assert.True(Guid.TryParse(Assert.Single(added)[..^".celery.pidbox".Length], out _));
+        }
+    }
 }
