@@ -53,7 +53,7 @@ internal static partial class Log
     [LoggerMessage(7014, LogLevel.Warning, "Ignored an unreadable message on reply queue {Queue} (correlation id {CorrelationId})")]
     public static partial void RpcResultUnreadable(ILogger logger, string queue, string? correlationId, Exception exception);
 
-    [LoggerMessage(7015, LogLevel.Warning, "Ignored an unreadable message on the revoke stream {Stream}")]
+    [LoggerMessage(7017, LogLevel.Warning, "Ignored an unreadable message on the revoke stream {Stream}")]
     public static partial void UnreadableRevoke(ILogger logger, string stream, Exception exception);
 
     [LoggerMessage(7016, LogLevel.Warning, "The queue {Queue} already has {Consumers} consumer(s): another node of the same name uses this mailbox, and each gets only some of its requests. Give every node a name of its own")]
