@@ -101,13 +101,17 @@ public sealed partial class FennelClient
         if (SentEventDispatcher(transport) is not { } events) return;
         foreach (var (message, queue) in messages)
         {
+            // A task registered here hides its sensitive arguments even in a message built elsewhere (a retry of a
+            // Python client's task keeps that client's argsrepr).
+            var (args, kwargs) = _registry.TryGet(message.Task, out var task) && task.Redaction is { } redaction
+                ? redaction.Repr(message.Args, message.Kwargs)
+                : (message.ArgsRepr ?? PythonRepr.Args(message.Args), message.KwargsRepr ?? PythonRepr.Kwargs(message.Kwargs));
             events.Send(new TaskSentEvent
             {
                 Hostname = Origin, Timestamp = 0, TaskId = message.Id,
                 RootId = message.RootId, ParentId = message.ParentId, Name = message.Task,
-                // Build put the redacted reprs in the message when the task has sensitive arguments.
-                Args = message.ArgsRepr ?? PythonRepr.Args(message.Args),
-                Kwargs = message.KwargsRepr ?? PythonRepr.Kwargs(message.Kwargs),
+                Args = args,
+                Kwargs = kwargs,
                 Retries = message.Retries,
                 Eta = message.Eta is { } eta ? CeleryTime.Format(eta) : null,
                 Expires = message.Expires is { } expires ? CeleryTime.Format(expires) : null,
