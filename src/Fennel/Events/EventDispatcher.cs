@@ -52,6 +52,8 @@ internal sealed class EventDispatcher : IAsyncDisposable
     private long _nextReport;
     private string _lastReason = "";
     private int _closed;
+    private int _inFlight;
+    private volatile bool _abandoned;
 
     public EventDispatcher(IBroadcastTransport broadcast, string hostname, LamportClock clock, TimeProvider time, ILogger logger,
         bool batchTaskEvents, int capacity = DefaultCapacity, TimeSpan? flushTimeout = null)
@@ -129,7 +131,9 @@ internal sealed class EventDispatcher : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                // Abandoned; what it held is counted below as not sent.
+                // Abandoned: what it was sending is counted as not sent (and not counted again if it lands later).
+                _abandoned = true;
+                if (Interlocked.Exchange(ref _inFlight, 0) is var stuck and > 0) Drop(stuck, $"not sent within {_flushTimeout.TotalSeconds:0.#} s of shutdown");
             }
         }
         var left = 0;
@@ -171,21 +175,22 @@ internal sealed class EventDispatcher : IAsyncDisposable
 
     private async Task PublishAsync(string routingKey, System.Text.Json.Nodes.JsonNode body, int count)
     {
+        Volatile.Write(ref _inFlight, count);
         try
         {
             await _broadcast.BroadcastAsync(EventEnvelope.Exchange, routingKey, EventEnvelope.Encode(body, routingKey, Hostname), _abort.Token)
                 .ConfigureAwait(false);
-            Interlocked.Add(ref _sent, count);
+            if (Interlocked.Exchange(ref _inFlight, 0) > 0 && !_abandoned) Interlocked.Add(ref _sent, count);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            Drop(count, $"not sent within {_flushTimeout.TotalSeconds:0.#} s of shutdown");
+            if (Interlocked.Exchange(ref _inFlight, 0) > 0) Drop(count, $"not sent within {_flushTimeout.TotalSeconds:0.#} s of shutdown");
             throw;
         }
         catch (Exception ex)
         {
             // Events are telemetry: a broker that is down costs these events, not the task that made them.
-            Drop(count, $"the broker did not take them ({ex.GetType().Name}: {ex.Message})");
+            if (Interlocked.Exchange(ref _inFlight, 0) > 0) Drop(count, $"the broker did not take them ({ex.GetType().Name}: {ex.Message})");
         }
     }
 
