@@ -31,6 +31,8 @@ internal static class WorkerCommand
         new(["--max-tasks-per-child"], "Process pool: replace a child after it ran N tasks (default: never)", "N"),
         new(["--max-memory-per-child"], "Process pool: replace a child whose resident memory is above KIB kibibytes after a task; the task finishes first " +
             "(KiB as in Celery: 204800 = 200 MiB; default: no limit)", "KIB"),
+        new(["-E", "--events"], "Send task events (task-received, -started, -succeeded, ...) for celery events, Flower and fennel events; " +
+            "worker events (online, heartbeat, offline) are always sent (default off; Fennel:Worker:TaskEvents)"),
         new(["--pidfile"], "Write the pid here, remove it on exit; refuse to start (exit 73) while it names a running process (%n, %h, %p, %i as --logfile)", "PATH"),
         new(["--health-listen"], "Serve GET /healthz on PORT or IP:PORT (PORT alone: 127.0.0.1): 200 while consuming, 503 when starting, stopping or stuck", "ADDRESS"),
     ], [], RunAsync);
@@ -80,6 +82,7 @@ internal static class WorkerCommand
             if (hardLimit is { } hard) o.TimeLimit = hard;
             if (maxTasks is { } t) o.MaxTasksPerChild = t;
             if (maxMemory is { } kib) o.MaxMemoryPerChild = kib;
+            if (cmd.Has("events")) o.TaskEvents = true;
         });
 
         var logger = app.LoggerFactory.CreateLogger("Fennel.Worker");

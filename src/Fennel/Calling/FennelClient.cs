@@ -14,7 +14,7 @@ namespace Fennel.Calling;
 /// Sends tasks: builds the <see cref="TaskMessage"/>, asks the routes for the queue, encodes it and publishes it.
 /// Works for tasks this app registered and, by name, for tasks only other processes know (a Python task, say).
 /// </summary>
-public sealed class FennelClient
+public sealed partial class FennelClient
 {
     private readonly Func<ITransport> _transport;
     private readonly Func<IResultStore> _results;
@@ -192,7 +192,11 @@ public sealed class FennelClient
             Args = call.Args ?? [],
             Kwargs = call.Kwargs ?? [],
         };
-        if (task?.Options.Sensitive == true) message = message with { ArgsRepr = "'***'", KwargsRepr = "'***'" };
+        if (task?.Redaction is { } redaction)
+        {
+            var (argsRepr, kwargsRepr) = redaction.Repr(message.Args, message.Kwargs);
+            message = message with { ArgsRepr = argsRepr, KwargsRepr = kwargsRepr };
+        }
         var queue = options.Queue ?? task?.Options.Queue ?? _routes.Resolve(call.Name);
         return (message, queue);
     }
@@ -236,5 +240,6 @@ public sealed class FennelClient
         if (outgoing.Count == 1) await transport.PublishAsync(outgoing[0], cancellationToken).ConfigureAwait(false);
         else await transport.PublishBatchAsync(outgoing, cancellationToken).ConfigureAwait(false);
         FennelDiagnostics.TasksSent.Add(outgoing.Count);
+        if (TaskSentEvents) OnTasksSent(transport, messages);
     }
 }

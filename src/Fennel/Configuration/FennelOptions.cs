@@ -58,6 +58,13 @@ public sealed class FennelOptions
     /// </summary>
     public bool ClusterRateLimitFallback { get; set; }
 
+    /// <summary>
+    /// Send a <c>task-sent</c> event for each task this app publishes (Celery's <c>task_send_sent_event</c>), from
+    /// <c>gen&lt;pid&gt;@&lt;host&gt;</c>, so monitors see tasks before a worker takes them. Needs a broker that can
+    /// broadcast. <value>Default: false, as Celery.</value>
+    /// </summary>
+    public bool TaskSentEvents { get; set; }
+
     /// <summary>Worker options (section <c>Fennel:Worker</c>).</summary>
     public Worker.WorkerOptions Worker { get; set; } = new();
 

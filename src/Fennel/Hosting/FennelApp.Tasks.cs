@@ -93,7 +93,7 @@ public sealed partial class FennelApp
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(handler);
-        var invoker = new TaskInvoker(name, handler, Services.GetService<IServiceProviderIsService>(), Json);
+        var invoker = new TaskInvoker(name, handler, Services.GetService<IServiceProviderIsService>(), Json, options);
         if (argumentTypes is not null && !invoker.ArgumentTypes.SequenceEqual(argumentTypes))
         {
             throw new FennelConfigurationException(

@@ -52,6 +52,8 @@ public sealed partial class FennelApp : IAsyncDisposable
         });
         Client = new FennelClient(() => _transport.Value, () => _results.Value, Tasks, Routes, Json, TimeProvider, options.RevokeExpires, Clock);
         if (options.Eager) Client.RunEagerly = new EagerRunner(this).RunAsync;
+        Client.EventLogger = LoggerFactory.CreateLogger("Fennel.Events");
+        Client.TaskSentEvents = options.TaskSentEvents;
     }
 
     /// <summary>This process's Lamport clock, shared by the events and control messages it sends and receives.</summary>
@@ -151,6 +153,7 @@ public sealed partial class FennelApp : IAsyncDisposable
         List<Worker.Worker> workers;
         lock (_workers) workers = [.. _workers];
         foreach (var worker in workers) await worker.DisposeAsync().ConfigureAwait(false);
+        await Client.DisposeEventsAsync().ConfigureAwait(false);
         if (_transport.IsValueCreated) await _transport.Value.DisposeAsync().ConfigureAwait(false);
         if (_results.IsValueCreated && !ReferenceEquals(_results.Value, _transport.Value)) await _results.Value.DisposeAsync().ConfigureAwait(false);
         _host.Dispose();

@@ -27,4 +27,7 @@ public sealed class TaskDefinition
     public string Signature => Invoker.Signature;
 
     internal TaskInvoker Invoker { get; }
+
+    /// <summary>Which arguments are shown as <c>'***'</c> (headers, events, logs); null when none is sensitive.</summary>
+    internal ArgumentRedaction? Redaction => Invoker.Redaction;
 }

@@ -22,7 +22,8 @@ internal sealed class TaskInvoker
     private readonly Func<object?, ValueTask<object?>> _await;
     private readonly JsonSerializerOptions _json;
 
-    public TaskInvoker(string taskName, Delegate handler, IServiceProviderIsService? isService, JsonSerializerOptions json)
+    public TaskInvoker(string taskName, Delegate handler, IServiceProviderIsService? isService, JsonSerializerOptions json,
+        TaskOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         _taskName = taskName;
@@ -42,10 +43,12 @@ internal sealed class TaskInvoker
             {
                 _bindings[i] = new Binding(BindingKind.Argument, arguments.Count, type);
                 arguments.Add(new ArgumentParameter(p.Name ?? $"arg{i}", type, p.HasDefaultValue, p.HasDefaultValue ? p.DefaultValue : null,
-                    SnakeCase(p.Name ?? "")));
+                    SnakeCase(p.Name ?? ""), p.IsDefined(typeof(SensitiveAttribute), inherit: false)));
             }
         }
         _arguments = [.. arguments];
+        Redaction = ArgumentRedaction.For(taskName, [.. _arguments.Select(a => (a.Name, a.SnakeName, a.Sensitive))],
+            options?.Sensitive ?? false, options?.SensitiveArguments ?? []);
         ResultType = UnwrapResultType(method.ReturnType);
         _call = Compile(handler, parameters);
         _await = BuildAwaiter(method.ReturnType);
@@ -53,6 +56,9 @@ internal sealed class TaskInvoker
 
     /// <summary>The message argument types, in order.</summary>
     public IReadOnlyList<Type> ArgumentTypes => [.. _arguments.Select(a => a.Type)];
+
+    /// <summary>Which arguments are shown as <c>'***'</c>; null when none is sensitive.</summary>
+    public ArgumentRedaction? Redaction { get; }
 
     /// <summary>The value type the task produces (<see cref="void"/> for none).</summary>
     public Type ResultType { get; }
@@ -126,9 +132,13 @@ internal sealed class TaskInvoker
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException)
         {
             throw new TaskArgumentException(
-                $"{Signature}: argument '{parameter.Name}' expects {parameter.Type.Name} but got {node?.ToJsonString() ?? "null"}.", ex);
+                $"{Signature}: argument '{parameter.Name}' expects {parameter.Type.Name} but got {Shown(node, parameter)}.", ex);
         }
     }
+
+    /// <summary>An argument's value for an error message: its JSON, or <c>'***'</c> when it is sensitive.</summary>
+    private string Shown(JsonNode? node, ArgumentParameter parameter) =>
+        Redaction?.IsSensitive(parameter.Name, Array.IndexOf(_arguments, parameter)) == true ? "'***'" : node?.ToJsonString() ?? "null";
 
     private static bool IsServiceType(Type type, IServiceProviderIsService? isService)
     {
@@ -214,5 +224,5 @@ internal sealed class TaskInvoker
 
     private readonly record struct Binding(BindingKind Kind, int Index, Type Type);
 
-    private sealed record ArgumentParameter(string Name, Type Type, bool HasDefault, object? Default, string SnakeName);
+    private sealed record ArgumentParameter(string Name, Type Type, bool HasDefault, object? Default, string SnakeName, bool Sensitive);
 }

@@ -33,8 +33,19 @@ public sealed record TaskOptions
     /// <summary>Store no result for this task. <value>Default: false.</value></summary>
     public bool IgnoreResult { get; init; }
 
-    /// <summary>Mark arguments as sensitive: logs show <c>'***'</c> in place of their values.</summary>
+    /// <summary>
+    /// Mark every argument as sensitive: the <c>argsrepr</c> / <c>kwargsrepr</c> headers, events and logs show <c>'***'</c>
+    /// in place of all of them. <value>Default: false.</value>
+    /// </summary>
     public bool Sensitive { get; init; }
+
+    /// <summary>
+    /// Arguments to show as <c>'***'</c>, by handler parameter name (<c>password</c>) or its snake_case name
+    /// (<c>card_number</c>), in the <c>argsrepr</c> / <c>kwargsrepr</c> headers, in <c>task-sent</c> and
+    /// <c>task-received</c> events and in logs; the same as <see cref="SensitiveAttribute"/> on the parameter. A name that
+    /// is not an argument of the handler fails registration. <value>Default: none.</value>
+    /// </summary>
+    public IReadOnlyList<string> SensitiveArguments { get; init; } = [];
 
     /// <summary>
     /// How often the task may start (Celery's <c>rate_limit</c>): <c>"100/s"</c>, <c>"10/m"</c>, <c>"500/h"</c>, or a bare

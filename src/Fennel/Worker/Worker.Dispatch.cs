@@ -28,6 +28,7 @@ public sealed partial class Worker
         }
         catch (MessageFormatException ex)
         {
+            OnMalformedRefused(delivery);
             await DeadLetterAsync(delivery, $"malformed message: {ex.Message}").ConfigureAwait(false);
             return;
         }
@@ -47,7 +48,9 @@ public sealed partial class Worker
         if (!_app.Tasks.TryGet(message.Task, out var task))
         {
             var reason = $"unknown task '{message.Task}': no task of that name is registered on {Name}";
-            await StoreOutcomeAsync(message, TaskState.Failure, new RemoteException("NotRegistered", $"'{message.Task}'", "celery.exceptions", null)).ConfigureAwait(false);
+            var notRegistered = new RemoteException("NotRegistered", $"'{message.Task}'", "celery.exceptions", null);
+            await StoreOutcomeAsync(message, TaskState.Failure, notRegistered).ConfigureAwait(false);
+            OnTaskRefused(message, notRegistered);
             await DeadLetterAsync(delivery, $"task {message.Id}: {reason}").ConfigureAwait(false);
             return;
         }
@@ -59,12 +62,15 @@ public sealed partial class Worker
         }
         catch (TaskArgumentException ex)
         {
-            await StoreOutcomeAsync(message, TaskState.Failure, new RemoteException("TypeError", ex.Message, "builtins", null)).ConfigureAwait(false);
+            var typeError = new RemoteException("TypeError", ex.Message, "builtins", null);
+            await StoreOutcomeAsync(message, TaskState.Failure, typeError).ConfigureAwait(false);
+            OnTaskRefused(message, typeError);
             await DeadLetterAsync(delivery, $"task {message.Task}[{message.Id}]: bad arguments: {ex.Message}").ConfigureAwait(false);
             return;
         }
 
         Log.TaskReceived(_logger, message.DisplayName, message.Id);
+        OnTaskReceived(message, task);
         var job = new TaskJob(delivery, message, task, arguments);
         var now = _time.GetUtcNow();
         if (message.Eta is { } eta && eta > now)
@@ -95,7 +101,9 @@ public sealed partial class Worker
     {
         var reason = $"delivered {deliveries} times without finishing (limit {Options.MaxDeliveries}); the worker running it was lost each time" +
             (lastLoss is null ? "" : $" (last: {lastLoss})");
-        await StoreOutcomeAsync(message, TaskState.Failure, new RemoteException("WorkerLostError", reason, "celery.exceptions", null)).ConfigureAwait(false);
+        var workerLost = new RemoteException("WorkerLostError", reason, "celery.exceptions", null);
+        await StoreOutcomeAsync(message, TaskState.Failure, workerLost).ConfigureAwait(false);
+        OnTaskRefused(message, workerLost);
         await DeadLetterAsync(delivery, $"task {message.Task}[{message.Id}] {reason}").ConfigureAwait(false);
     }
 

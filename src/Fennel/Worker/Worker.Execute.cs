@@ -77,6 +77,7 @@ public sealed partial class Worker
     {
         var message = job.Message;
         if (Options.TrackStarted) await StoreOutcomeAsync(message, TaskState.Started, null).ConfigureAwait(false);
+        OnTaskStarted(message);
         TaskOutcome outcome;
         using (var terminate = new CancellationTokenSource())
         {
@@ -116,17 +117,20 @@ public sealed partial class Worker
             case TaskOutcome.Expired:
                 Log.TaskExpired(_logger, message.DisplayName, message.Id, message.Expires!.Value);
                 if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.ExpiredError).ConfigureAwait(false)) goto NotStored;
+                OnTaskRevoked(message, terminated: false, expired: true);
                 await AckAsync(job.Delivery, message.Id).ConfigureAwait(false);
                 return;
 
             case TaskOutcome.Revoked revoked:
                 Log.TaskTerminated(_logger, message.DisplayName, message.Id, outcome.Seconds);
                 if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.RevokedError(revoked.Reason)).ConfigureAwait(false)) goto NotStored;
+                OnTaskRevoked(message, terminated: true, expired: false);
                 state = "REVOKED";
                 break;
 
             case TaskOutcome.Succeeded success:
                 if (!await StoreOutcomeAsync(message, TaskState.Success, null, success.Value).ConfigureAwait(false)) goto NotStored;
+                OnTaskSucceeded(message, success.Value, outcome.Seconds);
                 Log.TaskSucceeded(_logger, message.DisplayName, message.Id, outcome.Seconds, success.Value is null ? "None" : PythonRepr.Of(success.Value));
                 state = "SUCCESS";
                 break;
@@ -137,6 +141,7 @@ public sealed partial class Worker
                 Log.TaskFailed(_logger, message.DisplayName, message.Id, outcome.Seconds, failure.Error.ToString(),
                     failure.Exception ?? new FennelException(failure.Error.ToString()));
                 if (!await StoreOutcomeAsync(message, TaskState.Failure, failure.Error).ConfigureAwait(false)) goto NotStored;
+                OnTaskFailed(message, failure.Error);
                 Interlocked.Increment(ref _failed);
                 state = "FAILURE";
                 break;
@@ -155,6 +160,7 @@ public sealed partial class Worker
                 }
                 Log.TaskRetried(_logger, message.DisplayName, message.Id, retry.Next.Retries, retry.MaxRetries, retry.Delay.TotalSeconds, retry.Reason.ToString());
                 await StoreOutcomeAsync(message, TaskState.Retry, retry.Reason).ConfigureAwait(false);
+                OnTaskRetried(message, retry.Reason);
                 state = "RETRY";
                 break;
 

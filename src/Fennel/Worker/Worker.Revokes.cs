@@ -103,6 +103,7 @@ public sealed partial class Worker
             Forget(delivery); // not acknowledged: it comes back after its lease and is discarded then, its outcome stored
             return;
         }
+        OnTaskRevoked(message, terminated: false, expired: false);
         await AckAsync(delivery, message.Id).ConfigureAwait(false);
         FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", "REVOKED"));
     }

@@ -50,6 +50,7 @@ public sealed partial class Worker : IAsyncDisposable
         _concurrency = options.Concurrency;
         _slots = new SemaphoreSlim(Prefetch);
         _logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
+        _taskEvents = options.TaskEvents;
     }
 
     /// <summary>The node name, e.g. <c>celery@customers.host</c>.</summary>
@@ -143,6 +144,7 @@ public sealed partial class Worker : IAsyncDisposable
         _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);
         StartWatchingRevokes();
         lock (_gate) _state = WorkerState.Running;
+        StartEvents();
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
     }
@@ -273,6 +275,7 @@ public sealed partial class Worker : IAsyncDisposable
         await _stopRenewing.CancelAsync().ConfigureAwait(false);
         await _leaseKeeper.ConfigureAwait(false);
         await _revokeWatcher.ConfigureAwait(false);
+        await StopEventsAsync().ConfigureAwait(false);
         _pool.Dispose();
         lock (_gate) _state = WorkerState.Stopped;
         Log.WorkerStopped(_logger, Name, Processed);

@@ -72,6 +72,14 @@ public sealed class WorkerOptions
     /// <summary>Store the STARTED state when a task starts (one more write per task). <value>Default: false, as Celery.</value></summary>
     public bool TrackStarted { get; set; }
 
+    /// <summary>
+    /// Send task events (<c>-E</c>, <c>Fennel:Worker:TaskEvents</c>): <c>task-received</c>, <c>-started</c>,
+    /// <c>-succeeded</c>, <c>-failed</c>, <c>-retried</c>, <c>-revoked</c>, <c>-rejected</c> on the <c>celeryev</c> exchange,
+    /// for <c>celery events</c>, Flower and <c>fennel events</c>. Worker events (online, heartbeat, offline) are always
+    /// sent. <see cref="Worker.SetTaskEvents"/> switches them at run time. <value>Default: false, as Celery.</value>
+    /// </summary>
+    public bool TaskEvents { get; set; }
+
     /// <summary>Throws <see cref="FennelConfigurationException"/> naming the first bad option.</summary>
     public void Validate()
     {
@@ -100,7 +108,7 @@ public sealed class WorkerOptions
     public WorkerOptions Clone() => new()
     {
         Queues = [.. Queues], NodeName = NodeName, Concurrency = Concurrency, Pool = Pool, PrefetchMultiplier = PrefetchMultiplier,
-        ShutdownTimeout = ShutdownTimeout, LeaseDuration = LeaseDuration, MaxDeliveries = MaxDeliveries, TrackStarted = TrackStarted,
+        ShutdownTimeout = ShutdownTimeout, LeaseDuration = LeaseDuration, MaxDeliveries = MaxDeliveries, TrackStarted = TrackStarted, TaskEvents = TaskEvents,
         SoftTimeLimit = SoftTimeLimit, TimeLimit = TimeLimit, MaxTasksPerChild = MaxTasksPerChild, MaxMemoryPerChild = MaxMemoryPerChild,
     };
 }
