@@ -31,6 +31,7 @@ internal static class WorkerCommand
         new(["--max-tasks-per-child"], "Process pool: replace a child after it ran N tasks (default: never)", "N"),
         new(["--max-memory-per-child"], "Process pool: replace a child whose resident memory is above KIB kibibytes after a task; the task finishes first " +
             "(KiB as in Celery: 204800 = 200 MiB; default: no limit)", "KIB"),
+        new(["--without-mingle"], "Do not ask the running workers for their revoked tasks at start-up (mingle; on by default, as Celery)"),
         new(["--pidfile"], "Write the pid here, remove it on exit; refuse to start (exit 73) while it names a running process (%n, %h, %p, %i as --logfile)", "PATH"),
         new(["--health-listen"], "Serve GET /healthz on PORT or IP:PORT (PORT alone: 127.0.0.1): 200 while consuming, 503 when starting, stopping or stuck", "ADDRESS"),
     ], [], RunAsync);
@@ -80,6 +81,7 @@ internal static class WorkerCommand
             if (hardLimit is { } hard) o.TimeLimit = hard;
             if (maxTasks is { } t) o.MaxTasksPerChild = t;
             if (maxMemory is { } kib) o.MaxMemoryPerChild = kib;
+            if (cmd.Has("without-mingle")) o.Mingle = false;
         });
 
         var logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
@@ -124,6 +126,13 @@ internal static class WorkerCommand
             if (cold) _ = worker.StopColdAsync();
             else _ = worker.StopAsync(CancellationToken.None);
         }
+        // A remote `shutdown` (celery control shutdown, fennel control shutdown) stops the process as SIGTERM does: warm, exit 0.
+        worker.ShutdownRequested = () =>
+        {
+            if (Interlocked.Increment(ref signals) > 1) return;
+            systemd?.Stopping(false);
+            _ = worker.StopAsync(CancellationToken.None);
+        };
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
