@@ -88,7 +88,7 @@ internal static class ControlCommands
             ["processes"] = new JsonArray([.. worker.PoolProcessIds().Select(p => (JsonNode?)p)]),
             ["max-tasks-per-child"] = options.MaxTasksPerChild is { } max ? max : "N/A",
             ["put-guarded-by-semaphore"] = false,
-            ["timeouts"] = new JsonArray(options.SoftTimeLimit?.TotalSeconds ?? 0, options.TimeLimit?.TotalSeconds ?? 0),
+            ["timeouts"] = new JsonArray(Limit(options.SoftTimeLimit), Limit(options.TimeLimit)), // 0 for none, as Celery
             ["implementation"] = "fennel:" + worker.PoolName,
         };
         return new JsonObject
@@ -103,6 +103,8 @@ internal static class ControlCommands
             ["rusage"] = Rusage(),
         };
     }
+
+    private static JsonNode Limit(TimeSpan? limit) => limit is { } l ? PythonJson.Float(l.TotalSeconds) : JsonValue.Create(0);
 
     private static JsonObject Broker(string url)
     {
