@@ -13,6 +13,8 @@ internal static class TestApps
             o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
             o.Worker.Concurrency = 4;
             o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            o.Worker.Mingle = false; // a second per worker start otherwise; the mingle tests turn it on
+
             options?.Invoke(o);
         });
         configure?.Invoke(builder);

@@ -33,6 +33,7 @@ internal static class WorkerCommand
             "(KiB as in Celery: 204800 = 200 MiB; default: no limit)", "KIB"),
         new(["-E", "--events"], "Send task events (task-received, -started, -succeeded, ...) for celery events, Flower and fennel events; " +
             "worker events (online, heartbeat, offline) are always sent (default off; Fennel:Worker:TaskEvents)"),
+        new(["--without-mingle"], "Do not ask the running workers for their revoked tasks at start-up (mingle; on by default, as Celery)"),
         new(["--pidfile"], "Write the pid here, remove it on exit; refuse to start (exit 73) while it names a running process (%n, %h, %p, %i as --logfile)", "PATH"),
         new(["--health-listen"], "Serve GET /healthz on PORT or IP:PORT (PORT alone: 127.0.0.1): 200 while consuming, 503 when starting, stopping or stuck", "ADDRESS"),
     ], [], RunAsync);
@@ -83,6 +84,7 @@ internal static class WorkerCommand
             if (maxTasks is { } t) o.MaxTasksPerChild = t;
             if (maxMemory is { } kib) o.MaxMemoryPerChild = kib;
             if (cmd.Has("events")) o.TaskEvents = true;
+            if (cmd.Has("without-mingle")) o.Mingle = false;
         });
 
         var logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
@@ -127,6 +129,13 @@ internal static class WorkerCommand
             if (cold) _ = worker.StopColdAsync();
             else _ = worker.StopAsync(CancellationToken.None);
         }
+        // A remote `shutdown` (celery control shutdown, fennel control shutdown) stops the process as SIGTERM does: warm, exit 0.
+        worker.ShutdownRequested = () =>
+        {
+            if (Interlocked.Increment(ref signals) > 1) return;
+            systemd?.Stopping(false);
+            _ = worker.StopAsync(CancellationToken.None);
+        };
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);

@@ -2,11 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Fennel.Control;
 using Fennel.Protocol;
 using Fennel.Results;
 using Fennel.Routing;
 using Fennel.Tasks;
 using Fennel.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fennel.Calling;
 
@@ -25,8 +28,9 @@ public sealed partial class FennelClient
     private readonly ConcurrentDictionary<string, Task> _declared = new(StringComparer.Ordinal);
 
     internal FennelClient(Func<ITransport> transport, Func<IResultStore> results, TaskRegistry registry, TaskRoutes routes,
-        JsonSerializerOptions json, TimeProvider time, TimeSpan revokeExpires, Events.LamportClock clock)
+        JsonSerializerOptions json, TimeProvider time, TimeSpan revokeExpires, Events.LamportClock clock, ILogger? logger = null)
     {
+        Control = new ControlClient(transport, clock, time, logger ?? NullLogger.Instance);
         _revokeExpires = revokeExpires;
         Clock = clock;
         _transport = transport;
@@ -40,6 +44,12 @@ public sealed partial class FennelClient
 
     /// <summary>The process's Lamport clock (<see cref="FennelApp.Clock"/>), for the control requests this client sends.</summary>
     internal Events.LamportClock Clock { get; }
+
+    /// <summary>
+    /// Remote control of workers, Fennel's and Celery's: <c>ping</c>, <c>stats</c>, <c>active</c>, <c>rate_limit</c>,
+    /// <c>shutdown</c>, ... (Celery's <c>app.control</c>).
+    /// </summary>
+    public ControlClient Control { get; }
 
     /// <summary>The serializer options for arguments and results.</summary>
     public JsonSerializerOptions Json { get; }
@@ -131,8 +141,7 @@ public sealed partial class FennelClient
             }
             if (broadcast is not null)
             {
-                await broadcast.BroadcastAsync(PidboxRequest.Exchange, "", PidboxRequest.Revoke(chunk, terminate, now), cancellationToken)
-                    .ConfigureAwait(false);
+                await Control.SendAsync(PidboxRequest.Revoke(chunk, terminate), cancellationToken).ConfigureAwait(false);
             }
         }
     }

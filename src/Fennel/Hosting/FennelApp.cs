@@ -50,7 +50,8 @@ public sealed partial class FennelApp : IAsyncDisposable
             ?? throw new FennelConfigurationException(
                 $"The URL '{BrokerUrls.Redact(options.EffectiveResultBackend)}' cannot store results; set Fennel:ResultBackend (--result-backend).");
         });
-        Client = new FennelClient(() => _transport.Value, () => _results.Value, Tasks, Routes, Json, TimeProvider, options.RevokeExpires, Clock);
+        Client = new FennelClient(() => _transport.Value, () => _results.Value, Tasks, Routes, Json, TimeProvider, options.RevokeExpires, Clock,
+            LoggerFactory.CreateLogger("Fennel.Control"));
         if (options.Eager) Client.RunEagerly = new EagerRunner(this).RunAsync;
         Client.EventLogger = LoggerFactory.CreateLogger("Fennel.Events");
         Client.TaskSentEvents = options.TaskSentEvents;

@@ -54,4 +54,14 @@ internal sealed class RevokedTasks(int capacity, TimeProvider time)
     {
         lock (_gate) return _expires.TryGetValue(taskId, out var at) && at > time.GetUtcNow();
     }
+
+    /// <summary>The ids revoked now, each with when its revoke expires (for <c>revoked</c> and mingle's <c>hello</c>).</summary>
+    public IReadOnlyList<(string Id, DateTimeOffset ExpiresAt)> Snapshot()
+    {
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            return [.. _expires.Where(e => e.Value > now).Select(e => (e.Key, e.Value))];
+        }
+    }
 }

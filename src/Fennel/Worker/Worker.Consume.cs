@@ -23,6 +23,11 @@ public sealed partial class Worker
             try
             {
                 TouchFetchLoop();
+                if (Queues.Count == 0)
+                {
+                    await Task.Delay(FetchWait, _time, stop).ConfigureAwait(false); // every queue cancelled: idle until one is added
+                    continue;
+                }
                 // Every prefetch slot may be held by long tasks: wait in short steps, so the loop is seen alive meanwhile.
                 while (!await _slots.WaitAsync(FetchWait, stop).ConfigureAwait(false)) TouchFetchLoop();
                 taken = 1;
@@ -176,6 +181,7 @@ public sealed partial class Worker
     /// <summary>Forgets a held message and frees its prefetch slot (if it held one); false when it was settled already.</summary>
     private bool Forget(Delivery delivery)
     {
+        Untrack(delivery);
         if (!_held.TryRemove(delivery.DeliveryTag, out _)) return false;
         if (HoldsSlot(delivery.DeliveryTag)) ReturnSlots(1);
         return true;

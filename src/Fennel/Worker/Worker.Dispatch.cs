@@ -71,7 +71,8 @@ public sealed partial class Worker
 
         Log.TaskReceived(_logger, message.DisplayName, message.Id);
         OnTaskReceived(message, task);
-        var job = new TaskJob(delivery, message, task, arguments);
+        var job = new TaskJob(delivery, message, WithTimeLimits(task), arguments);
+        TrackReceived(job);
         var now = _time.GetUtcNow();
         if (message.Eta is { } eta && eta > now)
         {

@@ -49,12 +49,14 @@ public sealed partial class Worker
                     continue;
                 }
                 Interlocked.Increment(ref _running);
+                TrackStarted(job);
                 try
                 {
                     await ExecuteAsync(job).ConfigureAwait(false);
                 }
                 finally
                 {
+                    Untrack(job.Delivery);
                     Interlocked.Decrement(ref _running);
                 }
             }

@@ -46,7 +46,7 @@ public sealed partial class Worker : IAsyncDisposable
         Options = options;
         _time = app.TimeProvider;
         Name = NodeNames.Expand(options.NodeName);
-        Queues = options.Queues.Count > 0 ? [.. options.Queues.Distinct(StringComparer.Ordinal)] : [app.Options.DefaultQueue];
+        _queues = options.Queues.Count > 0 ? [.. options.Queues.Distinct(StringComparer.Ordinal)] : [app.Options.DefaultQueue];
         _concurrency = options.Concurrency;
         _slots = new SemaphoreSlim(Prefetch);
         _logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
@@ -55,9 +55,6 @@ public sealed partial class Worker : IAsyncDisposable
 
     /// <summary>The node name, e.g. <c>celery@customers.host</c>.</summary>
     public string Name { get; }
-
-    /// <summary>The queues it consumes.</summary>
-    public IReadOnlyList<string> Queues { get; }
 
     /// <summary>The options it runs with (a copy: later changes do not affect it).</summary>
     public WorkerOptions Options { get; }
@@ -120,6 +117,7 @@ public sealed partial class Worker : IAsyncDisposable
             PrepareRateLimits();
             foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
             await LoadRevokesAsync(cancellationToken).ConfigureAwait(false);
+            await MingleAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -143,6 +141,7 @@ public sealed partial class Worker : IAsyncDisposable
         _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
         _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);
         StartWatchingRevokes();
+        await StartControlAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate) _state = WorkerState.Running;
         StartEvents();
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
@@ -272,6 +271,7 @@ public sealed partial class Worker : IAsyncDisposable
 
     private async Task FinishAsync()
     {
+        await StopControlAsync().ConfigureAwait(false);
         await _stopRenewing.CancelAsync().ConfigureAwait(false);
         await _leaseKeeper.ConfigureAwait(false);
         await _revokeWatcher.ConfigureAwait(false);

@@ -80,6 +80,13 @@ public sealed class WorkerOptions
     /// </summary>
     public bool TaskEvents { get; set; }
 
+    /// <summary>
+    /// Mingle at start-up (Celery's; <c>--without-mingle</c> turns it off): ask the running workers <c>hello</c> and merge
+    /// their revoked task ids, waiting about a second for replies. Only on brokers that broadcast.
+    /// <value>Default: true, as Celery.</value>
+    /// </summary>
+    public bool Mingle { get; set; } = true;
+
     /// <summary>Throws <see cref="FennelConfigurationException"/> naming the first bad option.</summary>
     public void Validate()
     {
@@ -110,6 +117,7 @@ public sealed class WorkerOptions
         Queues = [.. Queues], NodeName = NodeName, Concurrency = Concurrency, Pool = Pool, PrefetchMultiplier = PrefetchMultiplier,
         ShutdownTimeout = ShutdownTimeout, LeaseDuration = LeaseDuration, MaxDeliveries = MaxDeliveries, TrackStarted = TrackStarted, TaskEvents = TaskEvents,
         SoftTimeLimit = SoftTimeLimit, TimeLimit = TimeLimit, MaxTasksPerChild = MaxTasksPerChild, MaxMemoryPerChild = MaxMemoryPerChild,
+        Mingle = Mingle,
     };
 }
 

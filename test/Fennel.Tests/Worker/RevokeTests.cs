@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Fennel.Calling;
+using Fennel.Control;
 using Fennel.Protocol;
 using Fennel.Results;
 using Fennel.Testing;
@@ -96,7 +97,7 @@ public class RevokeTests
         var captured = CeleryVectors.Load(Path.Combine(CeleryVectors.Root, vector))["exchanges"]![0]!["request"]!["body_decoded"]!.AsObject();
         var taskId = captured["arguments"]!["task_id"]!.GetValue<string>();
 
-        var envelope = KombuEnvelope.Decode(PidboxRequest.Revoke([taskId], terminate: false, DateTimeOffset.UtcNow));
+        var envelope = KombuEnvelope.Decode((PidboxRequest.Revoke([taskId], terminate: false) with { Expires = DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds() }).Encode());
 
         Assert.True(JsonNode.DeepEquals(captured, envelope.BodyJson()), $"sent {Encoding.UTF8.GetString(envelope.Body)}, Celery sends {captured.ToJsonString()}");
         Assert.Equal("celery.pidbox", envelope.Properties["delivery_info"]?["exchange"]?.GetValue<string>());
@@ -106,7 +107,7 @@ public class RevokeTests
     [Fact]
     public void Many_ids_with_terminate_go_as_a_list_in_one_request()
     {
-        var body = KombuEnvelope.Decode(PidboxRequest.Revoke(["a", "b"], terminate: true, DateTimeOffset.UtcNow)).BodyJson()!;
+        var body = KombuEnvelope.Decode(PidboxRequest.Revoke(["a", "b"], terminate: true).Encode()).BodyJson()!;
 
         Assert.True(JsonNode.DeepEquals(new JsonObject { ["task_id"] = new JsonArray("a", "b"), ["terminate"] = true, ["signal"] = "SIGTERM" }, body["arguments"]));
     }
