@@ -5,13 +5,18 @@ using Fennel.Protocol;
 namespace Fennel.Cli;
 
 /// <summary>
-/// The command line of a Fennel app: <c>worker</c>, <c>call</c>, <c>result</c>, <c>purge</c>, plus the app's own commands.
+/// The command line of a Fennel app: <c>worker</c>, <c>call</c>, <c>result</c>, <c>revoke</c>, <c>purge</c>, <c>inspect</c>,
+/// <c>control</c>, <c>status</c>, <c>events</c>, plus the app's own commands.
 /// Errors end as one clear line on stderr and an exit code from <see cref="ExitCodes"/>.
 /// </summary>
 public static class FennelCli
 {
     /// <summary>The built-in commands.</summary>
-    public static IReadOnlyList<CommandSpec> BuiltIn { get; } = [WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec];
+    public static IReadOnlyList<CommandSpec> BuiltIn { get; } =
+    [
+        WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec,
+        InspectCommand.Spec, ControlCommand.Spec, StatusCommand.Spec, EventsCommand.Spec,
+    ];
 
     /// <summary>
     /// Runs the command named by <paramref name="args"/>[0] and returns the exit code. In a child process of the process

@@ -16,6 +16,9 @@ public sealed record CommandSpec(string Name, string Summary, IReadOnlyList<Opti
     /// <summary>Every option it accepts: its own, then the global ones.</summary>
     public IEnumerable<OptionSpec> AllOptions => Options.Concat(OptionSpec.Global);
 
+    /// <summary>More help after the options (the methods of <c>inspect</c> and <c>control</c>, say).</summary>
+    public string? Details { get; init; }
+
     /// <summary>The help text.</summary>
     public string Help(string program)
     {
@@ -32,6 +35,7 @@ public sealed record CommandSpec(string Name, string Summary, IReadOnlyList<Opti
             var names = string.Join(", ", o.Names) + (o.TakesValue ? " " + o.ValueName : "");
             lines.Add($"  {names,-34} {o.Help}");
         }
+        if (Details is not null) lines.AddRange(["", Details]);
         return string.Join(Environment.NewLine, lines);
     }
 }
