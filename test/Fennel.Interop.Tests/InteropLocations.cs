@@ -20,6 +20,9 @@ internal static class InteropLocations
     /// <summary>The Interop sample, built by this project's reference to it.</summary>
     public static string SampleDll { get; } = FindSample();
 
+    /// <summary>The <c>fennel</c> tool (src/Fennel.Cli), built by this project's reference to it.</summary>
+    public static string FennelToolDll { get; } = FindBuilt("Fennel.Cli.dll", Path.Combine("src", "Fennel.Cli"));
+
     private static string FindPythonFolder()
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "python");
@@ -28,10 +31,12 @@ internal static class InteropLocations
             : throw new DirectoryNotFoundException($"{folder} has no interop_tasks.py; build test/Fennel.Interop.Tests, which copies python/*.py there.");
     }
 
-    private static string FindSample()
+    private static string FindSample() => FindBuilt(SampleFileName, Path.Combine("samples", "Interop"));
+
+    private static string FindBuilt(string fileName, string projectFolder)
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);
-        var candidates = new List<string> { Path.Combine(here.FullName, SampleFileName) };
+        var candidates = new List<string> { Path.Combine(here.FullName, fileName) };
         // .../test/Fennel.Interop.Tests/bin/<Configuration>/<tfm>/
         var framework = here.Name;
         var configuration = here.Parent?.Name ?? "Debug";
@@ -39,11 +44,11 @@ internal static class InteropLocations
         {
             if (File.Exists(Path.Combine(folder.FullName, "Fennel.slnx")))
             {
-                candidates.Add(Path.Combine(folder.FullName, "samples", "Interop", "bin", configuration, framework, SampleFileName));
+                candidates.Add(Path.Combine(folder.FullName, projectFolder, "bin", configuration, framework, fileName));
                 break;
             }
         }
         return candidates.FirstOrDefault(c => File.Exists(c) && File.Exists(Path.ChangeExtension(c, ".runtimeconfig.json")))
-            ?? throw new FileNotFoundException($"{SampleFileName} was not found; build test/Fennel.Interop.Tests first. Looked at: {string.Join(", ", candidates)}");
+            ?? throw new FileNotFoundException($"{fileName} was not found; build test/Fennel.Interop.Tests first. Looked at: {string.Join(", ", candidates)}");
     }
 }

@@ -94,26 +94,55 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>dotnet Interop.dll worker</c> on this test's queue with node name <c>interop-net@%h</c>; with
-    /// <paramref name="prefetchMultiplier"/>, <c>--prefetch-multiplier</c> (default 4).
+    /// Starts <c>dotnet Interop.dll worker</c> on this test's queue with node name <paramref name="nodeName"/> (default
+    /// <c>interop-net@%h</c>); with <paramref name="prefetchMultiplier"/>, <c>--prefetch-multiplier</c> (default 4); then
+    /// <paramref name="extraArguments"/> (<c>-E</c>, say).
     /// </summary>
-    public ChildProcess StartFennelWorker(int concurrency = 4, int? prefetchMultiplier = null) => Start("Fennel worker", "dotnet",
-        [InteropLocations.SampleDll, "worker", "-b", FennelBrokerUrl, "--result-backend", ResultBackendUrl, "-Q", Queue, "-n", "interop-net@%h",
+    public ChildProcess StartFennelWorker(int concurrency = 4, int? prefetchMultiplier = null, string nodeName = "interop-net@%h",
+        params string[] extraArguments) => Start($"Fennel worker {nodeName}", "dotnet",
+        [InteropLocations.SampleDll, "worker", "-b", FennelBrokerUrl, "--result-backend", ResultBackendUrl, "-Q", Queue, "-n", nodeName,
             "-c", concurrency.ToString(CultureInfo.InvariantCulture),
             .. prefetchMultiplier is { } multiplier ? new[] { "--prefetch-multiplier", multiplier.ToString(CultureInfo.InvariantCulture) } : [],
-            "-l", "info"],
+            "-l", "info", .. extraArguments],
         new Dictionary<string, string>(), Folder);
 
     /// <summary>
-    /// Starts <c>python3 -m celery -A interop_tasks worker</c> on this test's queue as <c>interop-py@%h</c>: on Redis the
-    /// threads pool with 4 threads, on RabbitMQ Celery's default prefork pool with 2 processes.
+    /// Starts <c>python3 -m celery -A interop_tasks worker</c> on this test's queue as <paramref name="nodeName"/> (default
+    /// <c>interop-py@%h</c>): on Redis the threads pool with 4 threads, on RabbitMQ Celery's default prefork pool with 2
+    /// processes; with <paramref name="events"/>, <c>-E</c> (task events).
     /// </summary>
-    public ChildProcess StartCeleryWorker()
+    public ChildProcess StartCeleryWorker(string nodeName = "interop-py@%h", bool events = false)
     {
         var (pool, concurrency) = Setup.Broker == InteropBroker.RabbitMQ ? ("prefork", "2") : ("threads", "4");
-        return Start("Celery worker", InteropLocations.Python,
-            ["-m", "celery", "-A", "interop_tasks", "worker", "-Q", Queue, "-n", "interop-py@%h", "-P", pool, "-c", concurrency, "-l", "info"],
+        return Start($"Celery worker {nodeName}", InteropLocations.Python,
+            ["-m", "celery", "-A", "interop_tasks", "worker", "-Q", Queue, "-n", nodeName, "-P", pool, "-c", concurrency, "-l", "info",
+                .. events ? new[] { "-E" } : []],
             PythonEnvironment(), InteropLocations.PythonFolder);
+    }
+
+    /// <summary>Starts <c>python3 ARGS</c> in the Python folder (a script there, or <c>-m celery ...</c>) with the shared Celery environment.</summary>
+    public ChildProcess StartPython(string name, params string[] arguments) =>
+        Start(name, InteropLocations.Python, arguments, PythonEnvironment(), InteropLocations.PythonFolder);
+
+    /// <summary>
+    /// Runs <c>celery -b BROKER ARGS</c> (the real Celery command line, e.g. <c>inspect ping -d node --json</c>) and
+    /// returns its exit code with the process for its output.
+    /// </summary>
+    public async Task<(int ExitCode, ChildProcess Process)> RunCeleryCommandAsync(params string[] arguments)
+    {
+        var celery = StartPython("celery " + string.Join(" ", arguments), ["-m", "celery", "-b", BrokerUrl, .. arguments]);
+        return (await celery.WaitForExitAsync(StartTimeout), celery);
+    }
+
+    /// <summary>Starts the <c>fennel</c> tool (src/Fennel.Cli, which has no task code) with <c>-b</c> this test's Fennel broker URL.</summary>
+    public ChildProcess StartFennelTool(params string[] arguments) => Start("fennel " + string.Join(" ", arguments), "dotnet",
+        [InteropLocations.FennelToolDll, .. arguments, "-b", FennelBrokerUrl], new Dictionary<string, string>(), Folder);
+
+    /// <summary>Runs the <c>fennel</c> tool to its end and returns its exit code with the process for its output.</summary>
+    public async Task<(int ExitCode, ChildProcess Process)> RunFennelToolAsync(params string[] arguments)
+    {
+        var tool = StartFennelTool(arguments);
+        return (await tool.WaitForExitAsync(StartTimeout), tool);
     }
 
     /// <summary>Waits until a worker logged that it is ready (Fennel: "&lt;node&gt; ready: ...", Celery: "&lt;node&gt; ready.").</summary>
