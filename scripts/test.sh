@@ -3,6 +3,8 @@
 #
 #   bash scripts/test.sh                 # restore, build once, run every test project
 #   bash scripts/test.sh Fennel.Tests    # only the projects whose name contains the word
+#   TEST_FILTER=RemoteControl bash scripts/test.sh Interop   # only the tests whose full name contains the text, with
+#                                                            # their output (ITestOutputHelper) shown
 #
 # Needs the .NET SDK; installs what else the tests use when it is missing (redis-server, rabbitmq-server, Python Celery 5,
 # supervisor from Debian, with apt-get; run as root or install them first) and starts, for the whole run, on free loopback ports:
@@ -154,11 +156,17 @@ for project in test/*/*.csproj; do
   echo "==> $name"
   log="$logs/$name.log"
   set +e
-  dotnet test "$project" --configuration "$configuration" --no-build --nologo 2>&1 | tee "$log"
+  dotnet test "$project" --configuration "$configuration" --no-build --nologo \
+    ${TEST_FILTER:+--filter "FullyQualifiedName~$TEST_FILTER" --logger "console;verbosity=detailed"} 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   # The runner's closing line: "Passed!  - Failed:     0, Passed:   127, Skipped:     0, Total:   127, ..."
   line=$(grep -E '(Passed|Failed)! +- +Failed: ' "$log" | tail -n 1 || true)
+  if [[ -z "$line" ]] && grep -qE '^ *Total tests: ' "$log"; then
+    # The detailed logger (TEST_FILTER) ends with "Total tests: N / Passed: N / Failed: N / Skipped: N" lines instead.
+    count() { local n; n=$(grep -E "^ +$1: +[0-9]+" "$log" | tail -n 1 | sed -E 's/.*: +([0-9]+).*/\1/' || true); echo "${n:-0}"; }
+    line="Failed: $(count Failed), Passed: $(count Passed), Skipped: $(count Skipped)"
+  fi
   if [[ -z "$line" ]]; then
     broken+=("$name (no test results; exit $status)")
     continue

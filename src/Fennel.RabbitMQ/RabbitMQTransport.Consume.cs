@@ -16,6 +16,8 @@ public sealed partial class RabbitMQTransport
     private readonly SemaphoreSlim _consumerGate = new(1, 1);
     private readonly ConcurrentDictionary<string, bool> _consumedQueues = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _consumerTags = new(StringComparer.Ordinal); // read without the gate on the fast path
+    private readonly ConcurrentDictionary<string, long> _stoppedAt = new(StringComparer.Ordinal); // queue → _consumeEpoch when StopConsumingAsync ran
+    private long _consumeEpoch;
     private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IChannel? _consumer;
     private int _generation;
@@ -40,6 +42,9 @@ public sealed partial class RabbitMQTransport
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var deadline = _time.GetUtcNow() + wait;
         var window = _leased.Count + maxMessages;
+        // A queue stopped while this fetch was on its way (cancel_consumer) is not consumed again by it.
+        var epoch = Volatile.Read(ref _consumeEpoch);
+        if (!_stoppedAt.IsEmpty) queues = [.. queues.Where(q => !_stoppedAt.TryGetValue(q, out var stopped) || stopped <= epoch)];
         // Just started or widened, the broker is sending a burst: gather it rather than return its first message alone.
         var gather = !_connectionDown && await EnsureConsumingAsync(queues, window, cancellationToken).ConfigureAwait(false);
         StartWatcher();
@@ -131,7 +136,11 @@ public sealed partial class RabbitMQTransport
         await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            foreach (var queue in queues) _consumedQueues[queue] = true;
+            foreach (var queue in queues)
+            {
+                _consumedQueues[queue] = true;
+                _stoppedAt.TryRemove(queue, out _);
+            }
             // Only ever raised: a worker's window (held + asked) stays at its prefetch, and a basic.qos per fetch would cost a round trip.
             var grew = wanted > _prefetchWanted;
             if (grew) _prefetchWanted = wanted;
@@ -328,6 +337,34 @@ public sealed partial class RabbitMQTransport
         {
             pushed = [.. _buffer];
             _buffer.Clear();
+        }
+        foreach (var message in pushed) await RequeueQuietlyAsync(message).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task StopConsumingAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queue);
+        await _consumerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _stoppedAt[queue] = Interlocked.Increment(ref _consumeEpoch);
+            _consumedQueues.TryRemove(queue, out _);
+            if (_consumerTags.TryRemove(queue, out var tag) && _consumer is { IsOpen: true } channel)
+            {
+                await RabbitMQErrors.Guard(channel.BasicCancelAsync(tag, noWait: false, cancellationToken), Options, "stop consuming " + queue).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _consumerGate.Release();
+        }
+        // After the cancel nothing more arrives for the queue; what arrived before goes back.
+        List<HeldMessage> pushed;
+        lock (_bufferLock)
+        {
+            pushed = [.. _buffer.Where(m => string.Equals(m.Queue, queue, StringComparison.Ordinal))];
+            foreach (var message in pushed) _buffer.Remove(message);
         }
         foreach (var message in pushed) await RequeueQuietlyAsync(message).ConfigureAwait(false);
     }

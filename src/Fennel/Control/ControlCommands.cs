@@ -308,11 +308,11 @@ internal static class ControlCommands
         return Ok($"add consumer {queue}");
     }
 
-    private static Task<JsonNode?> CancelConsumer(ControlContext c)
+    private static async Task<JsonNode?> CancelConsumer(ControlContext c)
     {
         var queue = RequiredText(c, "cancel_consumer", "queue");
-        if (c.Worker.CancelQueue(queue)) Log.RemoteQueueCancelled(c.Logger, c.Worker.Name, queue, c.Requester);
-        return Done(Ok($"no longer consuming from {queue}"));
+        if (await c.Worker.CancelQueueAsync(queue).ConfigureAwait(false)) Log.RemoteQueueCancelled(c.Logger, c.Worker.Name, queue, c.Requester);
+        return Ok($"no longer consuming from {queue}");
     }
 
     private static Task<JsonNode?> Shutdown(ControlContext c)

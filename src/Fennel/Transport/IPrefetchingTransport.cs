@@ -13,4 +13,12 @@ public interface IPrefetchingTransport
     /// pushed already (not counted as deliveries); without, restores the normal prefetch.
     /// </summary>
     Task HoldOnlyLeasedAsync(bool alone, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stops the broker from pushing messages of <paramref name="queue"/> to this process and gives back those it pushed
+    /// that nobody fetched yet (not counted as deliveries); messages already leased stay leased. A later fetch naming the
+    /// queue consumes it again. For a worker's <c>cancel_consumer</c>: without it, the pushed messages of a queue nobody
+    /// fetches any more would sit in this process and hold the prefetch window that the other queues need.
+    /// </summary>
+    Task StopConsumingAsync(string queue, CancellationToken cancellationToken = default);
 }

@@ -1,3 +1,5 @@
+using Fennel.Transport;
+
 namespace Fennel.Worker;
 
 // The queues consumed, changed at run time by add_consumer / cancel_consumer: the fetch loop reads the list on every
@@ -7,7 +9,7 @@ public sealed partial class Worker
     private readonly Lock _queueGate = new();
     private volatile string[] _queues;
 
-    /// <summary>The queues it consumes now: <see cref="WorkerOptions.Queues"/>, changed by <see cref="AddQueueAsync"/> and <see cref="CancelQueue"/>.</summary>
+    /// <summary>The queues it consumes now: <see cref="WorkerOptions.Queues"/>, changed by <see cref="AddQueueAsync"/> and <see cref="CancelQueueAsync"/>.</summary>
     public IReadOnlyList<string> Queues => _queues;
 
     /// <summary>
@@ -31,9 +33,10 @@ public sealed partial class Worker
 
     /// <summary>
     /// Stops consuming <paramref name="queue"/> (Celery's <c>cancel_consumer</c>): nothing more is fetched from it; messages
-    /// already held run as usual. With no queue left the worker idles until one is added. False when it was not consumed.
+    /// already held run as usual, and on a broker that pushes messages ahead (RabbitMQ) those pushed but not fetched go
+    /// back to the queue. With no queue left the worker idles until one is added. False when it was not consumed.
     /// </summary>
-    public bool CancelQueue(string queue)
+    public async Task<bool> CancelQueueAsync(string queue, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(queue);
         lock (_queueGate)
@@ -41,6 +44,7 @@ public sealed partial class Worker
             if (!_queues.Contains(queue, StringComparer.Ordinal)) return false;
             _queues = [.. _queues.Where(q => !string.Equals(q, queue, StringComparison.Ordinal))];
         }
+        if (_transport is IPrefetchingTransport pushing) await pushing.StopConsumingAsync(queue, cancellationToken).ConfigureAwait(false);
         return true;
     }
 }
