@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Fennel.Cli.CommandLine;
+using Fennel.Cli.Output;
 using Fennel.Configuration;
 using Fennel.Events;
 using Fennel.Monitoring;
@@ -15,8 +14,6 @@ namespace Fennel.Cli.Commands;
 /// </summary>
 internal static class EventsCommand
 {
-    private static readonly JsonSerializerOptions Raw = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static CommandSpec Spec { get; } = new("events",
         "Shows task and worker events live, one line each (workers send task events with -E or 'control enable_events').",
     [
@@ -38,13 +35,13 @@ internal static class EventsCommand
             lock (gate)
             {
                 state.Apply(e);
-                line = dump ? CeleryEventCodec.Encode(e).ToJsonString(Raw) : Describe(e, state);
+                line = dump ? CeleryEventCodec.Encode(e).ToJsonString(ReplyViews.JsonOptions) : Describe(e, state);
             }
             return output.WriteLineAsync(line);
         }
         await using (await app.Client.SubscribeEventsAsync(Print, cmd.Has("workers-only") ? "worker.#" : "#", watching.Token).ConfigureAwait(false))
         {
-            if (!dump) await Console.Error.WriteLineAsync($"Listening for events on {BrokerUrls.Redact(app.Options.EffectiveBrokerUrl)}; Ctrl+C to stop.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"Listening for events on {BrokerUrls.Redact(app.Options.EffectiveBrokerUrl)}; Ctrl+C to stop.").ConfigureAwait(false);
             await watching.WaitAsync().ConfigureAwait(false);
         }
         await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);

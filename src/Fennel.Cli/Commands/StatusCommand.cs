@@ -36,7 +36,7 @@ internal static class StatusCommand
         var nodes = replies.Select(r => r.Node).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (cmd.Has("json"))
         {
-            Console.WriteLine(new JsonObject { ["online"] = new JsonArray([.. nodes.Select(n => (JsonNode?)n)]), ["count"] = nodes.Count }.ToJsonString());
+            Console.WriteLine(new JsonObject { ["online"] = new JsonArray([.. nodes.Select(n => (JsonNode?)n)]), ["count"] = nodes.Count }.ToJsonString(ReplyViews.JsonOptions));
         }
         else
         {
@@ -68,7 +68,7 @@ internal static class StatusCommand
                 known[node] = true;
                 Print(json, app.TimeProvider.GetUtcNow(), node, online: true, "answered ping");
             }
-            if (!json) await Console.Error.WriteLineAsync($"{known.Count} node(s) online; watching heartbeats (Ctrl+C to stop).").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{known.Count} node(s) online; watching heartbeats (Ctrl+C to stop).").ConfigureAwait(false);
             while (!watching.Token.IsCancellationRequested)
             {
                 var snapshot = state.Snapshot();
@@ -109,7 +109,7 @@ internal static class StatusCommand
                 ["node"] = node,
                 ["status"] = online ? "online" : "offline",
                 ["reason"] = why,
-            }.ToJsonString());
+            }.ToJsonString(ReplyViews.JsonOptions));
         }
         else
         {

@@ -17,6 +17,9 @@ internal static class ReplyViews
 
     private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Compact JSON for people and scripts alike: <c>+</c>, quotes and non-ASCII text written as they are.</summary>
+    public static JsonSerializerOptions JsonOptions => Compact;
+
     /// <summary>The replies as one JSON object keyed by node, as <c>celery inspect --json</c> prints them.</summary>
     public static string Json(IEnumerable<ControlReply> replies)
     {
