@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Information, "{Node} restarted its {Pool} pool")]
     public static partial void PoolRestarted(ILogger logger, string node, string pool);
 
+    [LoggerMessage(1007, LogLevel.Information, "{Node} stopped while starting, before it took any task")]
+    public static partial void StoppedWhileStarting(ILogger logger, string node);
+
     [LoggerMessage(3002, LogLevel.Warning, "Message {Tag} from queue {Queue} comes back after its worker was lost (delivery {Delivery} of at most {Limit}); {Node} runs it alone, so if it takes the process down again nothing else is counted with it")]
     public static partial void RunningAlone(ILogger logger, string tag, string queue, int delivery, int limit, string node);
 

@@ -28,6 +28,10 @@ public sealed partial class Worker : IAsyncDisposable
     private readonly CancellationTokenSource _stopFetching = new();
     private readonly CancellationTokenSource _cold = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // A stop asked for while the worker is still starting (a SIGTERM during mingle, say) cuts the start short, waits for
+    // it to end, then stops what did start.
+    private readonly CancellationTokenSource _abortStart = new();
+    private readonly TaskCompletionSource _startEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private ITransport _transport = null!;
     private IResultStore _results = null!;
@@ -110,14 +114,35 @@ public sealed partial class Worker : IAsyncDisposable
             if (_state != WorkerState.Created) throw new InvalidOperationException($"Worker {Name} was already started.");
             _state = WorkerState.Starting;
         }
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _startEnded.TrySetResult();
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
         _transport = _app.Transport;
         _results = _app.Results;
+        using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abortStart.Token);
         try
         {
             PrepareRateLimits();
-            foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, cancellationToken).ConfigureAwait(false);
-            await LoadRevokesAsync(cancellationToken).ConfigureAwait(false);
-            await MingleAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, starting.Token).ConfigureAwait(false);
+            await LoadRevokesAsync(starting.Token).ConfigureAwait(false);
+            await MingleAsync(starting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_abortStart.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Stopped before it consumed anything: nothing to give back, nothing to wait for.
+            Log.StoppedWhileStarting(_logger, Name);
+            lock (_gate) _state = WorkerState.Stopped;
+            _stopped.TrySetResult();
+            return;
         }
         catch
         {
@@ -146,6 +171,17 @@ public sealed partial class Worker : IAsyncDisposable
         StartEvents();
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
+    }
+
+    /// <summary>When a stop comes while the worker is starting: cuts the start short and waits until it has ended.</summary>
+    private async Task WaitForStartAsync()
+    {
+        lock (_gate)
+        {
+            if (_state != WorkerState.Starting) return;
+        }
+        await _abortStart.CancelAsync().ConfigureAwait(false);
+        await _startEnded.Task.ConfigureAwait(false);
     }
 
     private async Task<IWorkerPool> CreatePoolAsync(CancellationToken cancellationToken)
@@ -179,6 +215,7 @@ public sealed partial class Worker : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        await WaitForStartAsync().ConfigureAwait(false);
         if (!BeginStop()) { await Completion.ConfigureAwait(false); return; }
         await _stopFetching.CancelAsync().ConfigureAwait(false);
         await _consumer.ConfigureAwait(false);
@@ -207,7 +244,14 @@ public sealed partial class Worker : IAsyncDisposable
     /// </summary>
     public async Task StopColdAsync()
     {
+        await WaitForStartAsync().ConfigureAwait(false);
         var first = BeginStop();
+        if (!first && State == WorkerState.Stopped)
+        {
+            // Never started, or already stopped: nothing runs that could be interrupted.
+            await Completion.ConfigureAwait(false);
+            return;
+        }
         await _stopFetching.CancelAsync().ConfigureAwait(false);
         _jobs.Writer.TryComplete();
         await GoColdAsync().ConfigureAwait(false);

@@ -23,6 +23,30 @@ public class WorkerTests
         public string Greet(string name) => "hello " + name;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_stop_while_the_worker_is_still_starting_stops_it_instead_of_leaving_it_running(bool cold)
+    {
+        // Mingle keeps the start busy for its timeout (a second here): a SIGTERM then used to be lost, and the worker ran on.
+        await using var app = TestApps.Create(options: o => o.Worker.Mingle = true);
+        var ran = 0;
+        app.Task<int, int>("tasks.count", (int x) => Interlocked.Increment(ref ran));
+        await app.Client.SendTaskAsync("tasks.count", [1]);
+        await using var worker = app.CreateWorker();
+        var starting = worker.StartAsync();
+        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.State == Fennel.Worker.WorkerState.Starting));
+
+        var stopping = cold ? worker.StopColdAsync() : worker.StopAsync();
+        await Task.WhenAll(starting, stopping).WaitAsync(Wait);
+
+        Assert.Equal(Fennel.Worker.WorkerState.Stopped, worker.State);
+        Assert.True(worker.Completion.IsCompleted);
+        Assert.False(worker.StoppedCold, "Nothing ran, so nothing was interrupted.");
+        Assert.Equal(0, ran);
+        Assert.Equal(1, await app.Transport.GetQueueLengthAsync("celery"));
+    }
+
     [Fact]
     public async Task Typed_task_runs_and_returns_its_value()
     {
