@@ -1,0 +1,347 @@
+using System.Globalization;
+using System.Text.Json;
+using Fennel.Events;
+using Fennel.Monitoring;
+using Microsoft.Data.Sqlite;
+
+namespace Fennel.Dashboard.History;
+
+public sealed partial class TaskHistoryStore
+{
+    private const string TaskColumns = """
+        id, name, state, state_time, worker, client, queue, routing_key, args, kwargs, result, exception, traceback,
+        retries, parent_id, root_id, eta, expires, seen_at, sent_at, received_at, started_at, finished_at, runtime,
+        terminated, expired, last_updated, event_count
+        """;
+
+    private const string WorkerColumns = """
+        hostname, last_heartbeat, online_at, offline_at, freq, pid, active, processed, loadavg, sw_ident, sw_ver, sw_sys, last_updated
+        """;
+
+    private static readonly string[] TaskColumnNames = TaskColumns.Split(',', StringSplitOptions.TrimEntries);
+    private static readonly string[] WorkerColumnNames = WorkerColumns.Split(',', StringSplitOptions.TrimEntries);
+
+    private static readonly string UpsertTaskSql =
+        $"INSERT INTO tasks ({TaskColumns}) VALUES ({string.Join(", ", TaskColumnNames.Select(c => "$" + c))}) ON CONFLICT (id) DO UPDATE SET "
+        + string.Join(", ", TaskColumnNames.Skip(1).Select(c => $"{c} = excluded.{c}")) + ";";
+
+    private static readonly string UpsertWorkerSql =
+        $"INSERT INTO workers ({WorkerColumns}) VALUES ({string.Join(", ", WorkerColumnNames.Select(c => "$" + c))}) ON CONFLICT (hostname) DO UPDATE SET "
+        + string.Join(", ", WorkerColumnNames.Skip(1).Select(c => $"{c} = excluded.{c}")) + ";";
+
+    /// <summary>Applies one batch in one transaction: each task and worker is read once, changed in memory, written once.</summary>
+    private async Task WriteBatchAsync(List<CeleryEvent> batch)
+    {
+        var now = _time.GetUtcNow();
+        var tasks = new Dictionary<string, TaskSlot>(StringComparer.Ordinal);
+        var workers = new Dictionary<string, WorkerRecord?>(StringComparer.Ordinal);
+        var timeline = new List<(string TaskId, long Seq, TaskTimelineEntry Entry)>();
+        var throughput = new Dictionary<(long Minute, string State), long>();
+        var minute = now.ToUnixTimeMilliseconds() / 60_000 * 60_000;
+
+        using var transaction = _writer.BeginTransaction(deferred: false);
+        using var selectTask = Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id;", transaction);
+        var selectTaskId = selectTask.Parameters.Add("$id", SqliteType.Text);
+        using var selectWorker = Command($"SELECT {WorkerColumns} FROM workers WHERE hostname = $id;", transaction);
+        var selectWorkerId = selectWorker.Parameters.Add("$id", SqliteType.Text);
+
+        foreach (var e in batch)
+        {
+            if (string.IsNullOrEmpty(e.Hostname))
+            {
+                HistoryLog.EventIgnored(_logger, e.Type, "?", "it names no hostname");
+                continue;
+            }
+            switch (e)
+            {
+                case WorkerEvent worker:
+                    workers[worker.Hostname] = ApplyWorker(await LoadWorkerAsync(worker.Hostname).ConfigureAwait(false), worker, now);
+                    break;
+                case TaskEvent task when string.IsNullOrEmpty(task.TaskId):
+                    HistoryLog.EventIgnored(_logger, e.Type, e.Hostname ?? "?", "it names no task (uuid)");
+                    break;
+                case TaskEvent task:
+                    await ApplyTaskAsync(e, task.TaskId).ConfigureAwait(false);
+                    break;
+                case UnknownEvent { EventType: var type } when type.StartsWith("task-", StringComparison.Ordinal):
+                    if (e.Extra["uuid"] is { } uuid && uuid.GetValueKind() == JsonValueKind.String && uuid.GetValue<string>() is { Length: > 0 } id)
+                    {
+                        await ApplyTaskAsync(e, id).ConfigureAwait(false);
+                    }
+                    else HistoryLog.EventIgnored(_logger, type, e.Hostname, "it names no task (uuid)");
+                    break;
+            }
+        }
+
+        using (var upsert = Command(UpsertTaskSql, transaction))
+        {
+            var parameters = TaskColumnNames.Select(c => upsert.Parameters.AddWithValue("$" + c, DBNull.Value)).ToArray();
+            foreach (var slot in tasks.Values)
+            {
+                var values = TaskValues(slot.Task, slot.EventCount);
+                for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
+                await upsert.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        if (timeline.Count > 0)
+        {
+            using var insert = Command("""
+                INSERT OR REPLACE INTO task_events (task_id, seq, type, time, received_at, hostname, clock)
+                VALUES ($task, $seq, $type, $time, $received, $host, $clock);
+                """, transaction);
+            var (pTask, pSeq, pType, pTime, pReceived, pHost, pClock) = (insert.Parameters.Add("$task", SqliteType.Text),
+                insert.Parameters.Add("$seq", SqliteType.Integer), insert.Parameters.Add("$type", SqliteType.Text),
+                insert.Parameters.Add("$time", SqliteType.Integer), insert.Parameters.Add("$received", SqliteType.Integer),
+                insert.Parameters.Add("$host", SqliteType.Text), insert.Parameters.Add("$clock", SqliteType.Integer));
+            foreach (var (taskId, seq, entry) in timeline)
+            {
+                pTask.Value = taskId;
+                pSeq.Value = seq;
+                pType.Value = entry.Type;
+                pTime.Value = entry.Time.ToUnixTimeMilliseconds();
+                pReceived.Value = entry.ReceivedAt.ToUnixTimeMilliseconds();
+                pHost.Value = entry.Hostname;
+                pClock.Value = (object?)entry.Clock ?? DBNull.Value;
+                await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+            // Keep the newest MaxTimelineEntries per task: only tasks past the bound pay for this.
+            using var cut = Command("DELETE FROM task_events WHERE task_id = $task AND seq <= $below;", transaction);
+            var (cTask, cBelow) = (cut.Parameters.Add("$task", SqliteType.Text), cut.Parameters.Add("$below", SqliteType.Integer));
+            foreach (var slot in tasks.Values.Where(s => s.EventCount > _options.MaxTimelineEntries))
+            {
+                cTask.Value = slot.Task.Id;
+                cBelow.Value = slot.EventCount - _options.MaxTimelineEntries;
+                await cut.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        using (var upsert = Command(UpsertWorkerSql, transaction))
+        {
+            var parameters = WorkerColumnNames.Select(c => upsert.Parameters.AddWithValue("$" + c, DBNull.Value)).ToArray();
+            foreach (var worker in workers.Values)
+            {
+                if (worker is null) continue;
+                var values = WorkerValues(worker, now);
+                for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
+                await upsert.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        if (throughput.Count > 0)
+        {
+            using var add = Command("""
+                INSERT INTO throughput (minute, state, count) VALUES ($minute, $state, $count)
+                ON CONFLICT (minute, state) DO UPDATE SET count = count + excluded.count;
+                """, transaction);
+            var (pMinute, pState, pCount) = (add.Parameters.Add("$minute", SqliteType.Integer), add.Parameters.Add("$state", SqliteType.Text),
+                add.Parameters.Add("$count", SqliteType.Integer));
+            foreach (var ((m, state), count) in throughput)
+            {
+                pMinute.Value = m;
+                pState.Value = state;
+                pCount.Value = count;
+                await add.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        await transaction.CommitAsync().ConfigureAwait(false);
+
+        async Task<WorkerRecord?> LoadWorkerAsync(string hostname)
+        {
+            if (workers.TryGetValue(hostname, out var known)) return known;
+            selectWorkerId.Value = hostname;
+            using var reader = await selectWorker.ExecuteReaderAsync().ConfigureAwait(false);
+            return await reader.ReadAsync().ConfigureAwait(false) ? ReadWorker(reader, now, _options.HeartbeatExpiryFactor) : null;
+        }
+
+        async Task ApplyTaskAsync(CeleryEvent e, string id)
+        {
+            if (!tasks.TryGetValue(id, out var slot))
+            {
+                selectTaskId.Value = id;
+                using var reader = await selectTask.ExecuteReaderAsync().ConfigureAwait(false);
+                slot = await reader.ReadAsync().ConfigureAwait(false)
+                    ? new TaskSlot(ReadTask(reader), reader.GetInt64(TaskColumnNames.Length - 1))
+                    : new TaskSlot(new TaskRecord { Id = id, State = "PENDING", LastUpdated = now }, 0);
+                tasks[id] = slot;
+            }
+            // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not.
+            if (e is not TaskSentEvent)
+            {
+                workers[e.Hostname] = Beat(await LoadWorkerAsync(e.Hostname).ConfigureAwait(false), e.Hostname, now);
+            }
+            var state = CeleryStatePrecedence.StateOf(e.Type);
+            slot.Task = ApplyTask(slot.Task, e, state, now);
+            slot.EventCount++;
+            timeline.Add((id, slot.EventCount, new TaskTimelineEntry(e.Type, SenderTime(e, now), now, e.Hostname, e.Clock)));
+            throughput[(minute, state)] = throughput.GetValueOrDefault((minute, state)) + 1;
+        }
+    }
+
+    /// <summary>Celery's merge (as <see cref="ClusterState"/> does it): a late event fills in fields but never moves the state back.</summary>
+    internal static TaskRecord ApplyTask(TaskRecord task, CeleryEvent e, string state, DateTimeOffset now)
+    {
+        var late = CeleryStatePrecedence.HappenedBefore(state, task.State);
+        var time = SenderTime(e, now);
+        task = task with
+        {
+            SeenAt = task.SeenAt is { } seen && seen <= time ? seen : time,
+            LastUpdated = now,
+        };
+        if (e is TaskSentEvent) task = task with { Client = e.Hostname };
+        else task = task with { Worker = e.Hostname };
+        if (!late) task = task with { State = state, StateTime = time };
+
+        // Times: an event in order sets its time (a retried task is received and started again); a late one only fills a gap.
+        DateTimeOffset? Stamp(DateTimeOffset? current) => late ? current ?? time : time;
+        task = e switch
+        {
+            TaskSentEvent sent => Describe(task, sent) with
+            {
+                Queue = sent.Queue ?? task.Queue,
+                RoutingKey = sent.RoutingKey ?? task.RoutingKey,
+                SentAt = Stamp(task.SentAt),
+            },
+            TaskReceivedEvent received => Describe(task, received) with { ReceivedAt = Stamp(task.ReceivedAt) },
+            TaskStartedEvent => task with { StartedAt = Stamp(task.StartedAt) },
+            TaskSucceededEvent s => task with { Result = s.Result ?? task.Result, Runtime = s.Runtime ?? task.Runtime, FinishedAt = Stamp(task.FinishedAt) },
+            TaskFailedEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback, FinishedAt = Stamp(task.FinishedAt) },
+            TaskRetriedEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback },
+            TaskRevokedEvent r => task with { Terminated = r.Terminated ?? task.Terminated, Expired = r.Expired ?? task.Expired, FinishedAt = Stamp(task.FinishedAt) },
+            TaskRejectedEvent => task with { FinishedAt = Stamp(task.FinishedAt) },
+            _ => task,
+        };
+        return task;
+    }
+
+    private static TaskRecord Describe(TaskRecord task, TaskDescriptionEvent d) => task with
+    {
+        Name = d.Name ?? task.Name,
+        Args = d.Args ?? task.Args,
+        Kwargs = d.Kwargs ?? task.Kwargs,
+        RootId = d.RootId ?? task.RootId,
+        ParentId = d.ParentId ?? task.ParentId,
+        Retries = d.Retries ?? task.Retries,
+        Eta = d.Eta ?? task.Eta,
+        Expires = d.Expires ?? task.Expires,
+    };
+
+    /// <summary>The event's timestamp, or the receipt time when the timestamp is not a time (NaN, or beyond the years 1970 to 9999).</summary>
+    private static DateTimeOffset SenderTime(CeleryEvent e, DateTimeOffset now) =>
+        double.IsFinite(e.Timestamp) && e.Timestamp is >= 0 and < 253_402_300_799 ? e.Time : now;
+
+    private static WorkerRecord ApplyWorker(WorkerRecord? worker0, WorkerEvent e, DateTimeOffset now)
+    {
+        var worker = worker0 ?? new WorkerRecord { Hostname = e.Hostname };
+        worker = worker with
+        {
+            Pid = e.Pid ?? worker.Pid,
+            Freq = e.Freq is > 0 ? e.Freq : worker.Freq,
+            Active = e.Active ?? worker.Active,
+            Processed = e.Processed ?? worker.Processed,
+            LoadAverage = e.LoadAverage ?? worker.LoadAverage,
+            SoftwareIdentity = e.SoftwareIdentity ?? worker.SoftwareIdentity,
+            SoftwareVersion = e.SoftwareVersion ?? worker.SoftwareVersion,
+            SoftwareSystem = e.SoftwareSystem ?? worker.SoftwareSystem,
+        };
+        if (e is WorkerOfflineEvent) return worker with { OfflineAt = now };
+        worker = Beat(worker, e.Hostname, now);
+        return e is WorkerOnlineEvent ? worker with { OnlineAt = now } : worker;
+    }
+
+    /// <summary>A sign of life: the heartbeat moves on, and a worker that was offline (or never seen) is online from now.</summary>
+    private static WorkerRecord Beat(WorkerRecord? worker, string hostname, DateTimeOffset now)
+    {
+        worker ??= new WorkerRecord { Hostname = hostname };
+        var wasOnline = worker.OnlineAt is { } online && (worker.OfflineAt is not { } offline || offline < online);
+        return worker with { LastHeartbeat = now, OnlineAt = wasOnline ? worker.OnlineAt : now };
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction transaction)
+    {
+        var command = _writer.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    private static object?[] TaskValues(TaskRecord t, long eventCount) =>
+    [
+        t.Id, t.Name, t.State, Ms(t.StateTime), t.Worker, t.Client, t.Queue, t.RoutingKey, t.Args, t.Kwargs, t.Result,
+        t.Exception, t.Traceback, t.Retries, t.ParentId, t.RootId, t.Eta, t.Expires, Ms(t.SeenAt), Ms(t.SentAt),
+        Ms(t.ReceivedAt), Ms(t.StartedAt), Ms(t.FinishedAt), t.Runtime, t.Terminated, t.Expired,
+        t.LastUpdated.ToUnixTimeMilliseconds(), eventCount,
+    ];
+
+    private static object?[] WorkerValues(WorkerRecord w, DateTimeOffset now) =>
+    [
+        w.Hostname, Ms(w.LastHeartbeat), Ms(w.OnlineAt), Ms(w.OfflineAt), w.Freq, w.Pid, w.Active, w.Processed,
+        w.LoadAverage is null ? null : JsonSerializer.Serialize(w.LoadAverage, HistoryJson.Default.IReadOnlyListDouble),
+        w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem, now.ToUnixTimeMilliseconds(),
+    ];
+
+    private static long? Ms(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset? Time(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i));
+
+    private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static TaskRecord ReadTask(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        Name = Text(r, 1),
+        State = r.GetString(2),
+        StateTime = Time(r, 3),
+        Worker = Text(r, 4),
+        Client = Text(r, 5),
+        Queue = Text(r, 6),
+        RoutingKey = Text(r, 7),
+        Args = Text(r, 8),
+        Kwargs = Text(r, 9),
+        Result = Text(r, 10),
+        Exception = Text(r, 11),
+        Traceback = Text(r, 12),
+        Retries = r.IsDBNull(13) ? null : r.GetInt32(13),
+        ParentId = Text(r, 14),
+        RootId = Text(r, 15),
+        Eta = Text(r, 16),
+        Expires = Text(r, 17),
+        SeenAt = Time(r, 18),
+        SentAt = Time(r, 19),
+        ReceivedAt = Time(r, 20),
+        StartedAt = Time(r, 21),
+        FinishedAt = Time(r, 22),
+        Runtime = r.IsDBNull(23) ? null : r.GetDouble(23),
+        Terminated = r.IsDBNull(24) ? null : r.GetBoolean(24),
+        Expired = r.IsDBNull(25) ? null : r.GetBoolean(25),
+        LastUpdated = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(26)),
+    };
+
+    private static WorkerRecord ReadWorker(SqliteDataReader r, DateTimeOffset now, double expiryFactor)
+    {
+        var worker = new WorkerRecord
+        {
+            Hostname = r.GetString(0),
+            LastHeartbeat = Time(r, 1),
+            OnlineAt = Time(r, 2),
+            OfflineAt = Time(r, 3),
+            Freq = r.IsDBNull(4) ? null : r.GetDouble(4),
+            Pid = r.IsDBNull(5) ? null : r.GetInt32(5),
+            Active = r.IsDBNull(6) ? null : r.GetInt32(6),
+            Processed = r.IsDBNull(7) ? null : r.GetInt64(7),
+            LoadAverage = r.IsDBNull(8) ? null : JsonSerializer.Deserialize(r.GetString(8), HistoryJson.Default.IReadOnlyListDouble),
+            SoftwareIdentity = Text(r, 9),
+            SoftwareVersion = Text(r, 10),
+            SoftwareSystem = Text(r, 11),
+        };
+        var freq = worker.Freq ?? WorkerInfo.DefaultFreq;
+        return worker with
+        {
+            IsOnline = worker.LastHeartbeat is { } beat && now < beat + TimeSpan.FromSeconds(freq * expiryFactor)
+                && (worker.OfflineAt is not { } offline || offline < beat),
+        };
+    }
+
+    private sealed class TaskSlot(TaskRecord task, long eventCount)
+    {
+        public TaskRecord Task { get; set; } = task;
+        public long EventCount { get; set; } = eventCount;
+    }
+}
