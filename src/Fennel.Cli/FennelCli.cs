@@ -15,7 +15,7 @@ public static class FennelCli
     public static IReadOnlyList<CommandSpec> BuiltIn { get; } =
     [
         WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec,
-        InspectCommand.Spec, ControlCommand.Spec, StatusCommand.Spec, EventsCommand.Spec,
+        InspectCommand.Spec, ControlCommand.Spec, StatusCommand.Spec, EventsCommand.Spec, DashboardCommand.Spec,
     ];
 
     /// <summary>

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Fennel.Monitoring;
+
+namespace Fennel.Dashboard.Api;
+
+/// <summary>The API's JSON: snake_case names (as Celery and Flower), nulls left out.</summary>
+internal static class ApiJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}
+
+internal sealed record WorkerView(string Node, bool Online, DateTimeOffset? LastHeartbeat, DateTimeOffset? OfflineAt, int? Active,
+    long? Processed, IReadOnlyList<double>? Load, double Freq, int? Pid, SoftwareView Sw)
+{
+    public static WorkerView From(WorkerInfo w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
+        w.LoadAverage, w.Freq, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
+}
+
+internal sealed record SoftwareView(string? Ident, string? Ver, string? Sys);
+
+internal sealed record TaskView(string Id, string? Name, string State, DateTimeOffset? StateTime, string? Worker, string? Queue,
+    string? Args, string? Kwargs, string? Result, string? Exception, double? Runtime, int? Retries, string? Eta, string? Expires,
+    string? RootId, string? ParentId, DateTimeOffset LastUpdated)
+{
+    public static TaskView From(TaskInfo t) => new(t.Id, t.Name, t.State, t.StateTime, t.Worker, t.Queue, t.Args, t.Kwargs, t.Result,
+        t.Exception, t.Runtime, t.Retries, t.Eta, t.Expires, t.RootId, t.ParentId, t.LastUpdated);
+}
+
+internal sealed record TaskDetailView(TaskView Task, string? Traceback, string? Client, bool? Terminated, bool? Expired,
+    IReadOnlyList<TimelineView> Timeline)
+{
+    public static TaskDetailView From(TaskInfo t) => new(TaskView.From(t), t.Traceback, t.Client, t.Terminated, t.Expired,
+        [.. t.Timeline.Select(e => new TimelineView(e.Type, e.Time, e.Hostname))]);
+}
+
+internal sealed record TimelineView(string Type, DateTimeOffset Time, string Hostname);
+
+internal sealed record TaskPage(int Total, int Offset, int Limit, IReadOnlyList<TaskView> Tasks);
+
+internal sealed record QueueView(string Name, long? Messages, IReadOnlyList<string> Consumers, string? Error);
+
+internal sealed record ErrorView(string Error);

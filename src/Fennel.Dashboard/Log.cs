@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Fennel.Dashboard;
+
+// Fennel.Dashboard's log events: 8000–8049 (8000–8019 security and audit, 8020–8049 the state feed and API).
+internal static partial class Log
+{
+    [LoggerMessage(8000, LogLevel.Information, "Dashboard control action {Action} by {User} from {Address} for {Targets} with {Arguments}: {Outcome}")]
+    public static partial void ControlAction(ILogger logger, string action, string user, string? address, string targets, string arguments, string outcome);
+
+    [LoggerMessage(8001, LogLevel.Warning, "Dashboard sign-in failed for user {User} from {Address}")]
+    public static partial void LoginFailed(ILogger logger, string user, string? address);
+
+    [LoggerMessage(8002, LogLevel.Warning, "Dashboard sign-ins for user {User} from {Address} are throttled: too many failures")]
+    public static partial void LoginThrottled(ILogger logger, string user, string? address);
+
+    [LoggerMessage(8003, LogLevel.Warning, "Dashboard control action {Action} by {User} refused: {Reason}")]
+    public static partial void ControlRefused(ILogger logger, string action, string user, string reason);
+
+    [LoggerMessage(8020, LogLevel.Information, "Dashboard watching events on {Broker}; {Count} node(s) answered the first ping")]
+    public static partial void Watching(ILogger logger, string broker, int count);
+
+    [LoggerMessage(8021, LogLevel.Error, "Dashboard cannot watch events: {Reason}")]
+    public static partial void WatchFailed(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(8022, LogLevel.Warning, "Dashboard could not read the depth of queue {Queue}: {Reason}")]
+    public static partial void QueueDepthFailed(ILogger logger, string queue, string reason);
+}

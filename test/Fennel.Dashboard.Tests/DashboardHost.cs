@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Fennel.Dashboard;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Fennel.Dashboard.Tests;
+
+/// <summary>A dashboard on Kestrel on a free port, embedded under <see cref="Prefix"/>, and clients for it.</summary>
+internal sealed class DashboardHost : IAsyncDisposable
+{
+    private readonly WebApplication _web;
+
+    private DashboardHost(WebApplication web, Uri address, CapturedLog log)
+    {
+        _web = web;
+        Address = address;
+        Log = log;
+    }
+
+    public const string Prefix = "/fennel";
+
+    public Uri Address { get; }
+
+    public CapturedLog Log { get; }
+
+    public static async Task<DashboardHost> StartAsync(FennelApp app, Action<FennelDashboardOptions>? configure = null, IPAddress? listen = null,
+        Action<WebApplication>? middleware = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(listen ?? IPAddress.Loopback, 0));
+        var log = new CapturedLog();
+        builder.Logging.ClearProviders().AddProvider(log).SetMinimumLevel(LogLevel.Information);
+        builder.Services.AddFennelDashboard(app, o =>
+        {
+            o.ControlTimeout = TimeSpan.FromSeconds(2);
+            configure?.Invoke(o);
+        });
+        var web = builder.Build();
+        middleware?.Invoke(web);
+        web.MapFennelDashboard(Prefix);
+        await web.StartAsync();
+        var bound = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return new DashboardHost(web, new Uri(bound, Prefix + "/"), log);
+    }
+
+    /// <summary>A client with a cookie jar (for the anti-forgery cookie), signed in as <paramref name="user"/> when given.</summary>
+    public HttpClient Client(string? user = null, string? password = null)
+    {
+        var client = new HttpClient(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() }) { BaseAddress = Address };
+        if (user is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        }
+        return client;
+    }
+
+    /// <summary>Fetches the anti-forgery token and sets its header on the client (the cookie goes to its jar).</summary>
+    public static async Task UseAntiforgeryAsync(HttpClient client)
+    {
+        var token = JsonNode.Parse(await client.GetStringAsync("api/csrf"))!;
+        client.DefaultRequestHeaders.Add(token["header_name"]!.GetValue<string>(), token["token"]!.GetValue<string>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _web.StopAsync();
+        await _web.DisposeAsync();
+    }
+}
+
+/// <summary>Log records, for the audit tests.</summary>
+internal sealed class CapturedLog : ILoggerProvider
+{
+    public ConcurrentQueue<(int EventId, string Message)> Records { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturedLog log) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            log.Records.Enqueue((eventId.Id, formatter(state, exception)));
+    }
+}
+
+internal static class TestApps
+{
+    public static FennelApp Create()
+    {
+        var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
+        builder.Configure(o =>
+        {
+            o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
+            o.Worker.Concurrency = 2;
+            o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            o.Worker.Mingle = false;
+        });
+        return builder.Build();
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    {
+        var until = DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(20));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) Assert.Fail($"Timed out waiting for {what}.");
+            await Task.Delay(50);
+        }
+    }
+}
