@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Claims;
@@ -61,7 +62,7 @@ internal sealed class BasicAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.Fail("Too many failed sign-ins."));
         }
         var user = options.Users.FirstOrDefault(u => string.Equals(u.Name, name, StringComparison.Ordinal));
-        if (user is null || !dashboard.Verifier.Verify(user, password))
+        if (!dashboard.Verifier.Verify(user, password))
         {
             dashboard.Throttle.Failed(address, name);
             Log.LoginFailed(Logger, name, address?.ToString());
@@ -95,25 +96,38 @@ internal sealed class BasicAuthenticationHandler(
 
 /// <summary>
 /// Checks passwords; a hash verified once is remembered (by a keyed digest of the password, never the password), so
-/// PBKDF2's deliberate cost is paid per sign-in, not per request.
+/// PBKDF2's deliberate cost is paid per sign-in, not per request. Answers take the same time whether the user exists
+/// and however long the password is, so timing tells an attacker neither.
 /// </summary>
 internal sealed class PasswordVerifier
 {
+    // A hash of a random password: checking an unknown user's password against it costs what a known user's check costs.
+    private static readonly string DecoyHash = FennelDashboardPasswords.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)));
+
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<string, byte[]> _verified = new(StringComparer.Ordinal);
 
-    public bool Verify(FennelDashboardUser user, string password)
+    /// <summary>Whether <paramref name="password"/> is <paramref name="user"/>'s; false for an unknown (null) user.</summary>
+    public bool Verify([NotNullWhen(true)] FennelDashboardUser? user, string password)
     {
+        if (user is null)
+        {
+            FennelDashboardPasswords.Verify(DecoyHash, password);
+            return false;
+        }
+        var digest = Digest(user.Name, password);
         if (user.Password is { } plain)
         {
-            return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(plain), Encoding.UTF8.GetBytes(password));
+            // Digests of equal length, so the comparison takes the same time whatever the lengths of the passwords.
+            return CryptographicOperations.FixedTimeEquals(Digest(user.Name, plain), digest);
         }
-        var digest = HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(user.Name + "\0" + password));
         if (_verified.TryGetValue(user.Name, out var known) && CryptographicOperations.FixedTimeEquals(known, digest)) return true;
         if (!FennelDashboardPasswords.Verify(user.PasswordHash!, password)) return false;
         _verified[user.Name] = digest;
         return true;
     }
+
+    private byte[] Digest(string name, string password) => HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(name + "\0" + password));
 }
 
 /// <summary>The roles the dashboard gives its users.</summary>
