@@ -2,7 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Fennel.Dashboard;
 
-// Fennel.Dashboard's log events: 8000–8049 (8000–8019 security and audit, 8020–8049 the state feed and API).
+// Fennel.Dashboard's log events: 8000–8049 (8000–8019 security and audit, 8020–8022 the state feed and API,
+// 8023–8027 the task history in History/HistoryLog.cs; the next free id is 8028).
 internal static partial class Log
 {
     [LoggerMessage(8000, LogLevel.Information, "Dashboard control action {Action} by {User} from {Address} for {Targets} with {Arguments}: {Outcome}")]

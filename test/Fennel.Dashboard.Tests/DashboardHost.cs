@@ -18,9 +18,12 @@ internal sealed class DashboardHost : IAsyncDisposable
 {
     private readonly WebApplication _web;
 
-    private DashboardHost(WebApplication web, Uri address, CapturedLog log)
+    private readonly string? _ownFolder;
+
+    private DashboardHost(WebApplication web, Uri address, CapturedLog log, string? ownFolder)
     {
         _web = web;
+        _ownFolder = ownFolder;
         Address = address;
         Log = log;
     }
@@ -31,9 +34,14 @@ internal sealed class DashboardHost : IAsyncDisposable
 
     public CapturedLog Log { get; }
 
+    /// <summary>
+    /// Starts a dashboard. Its history goes to a fresh file of its own, deleted on dispose, unless <paramref name="configure"/>
+    /// names one (then the file stays, for a restart on it).
+    /// </summary>
     public static async Task<DashboardHost> StartAsync(FennelApp app, Action<FennelDashboardOptions>? configure = null, IPAddress? listen = null,
         Action<WebApplication>? middleware = null)
     {
+        var ownFolder = Path.Combine(Path.GetTempPath(), $"fennel-dashboard-host-{Guid.NewGuid():N}");
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(o => o.Listen(listen ?? IPAddress.Loopback, 0));
         var log = new CapturedLog();
@@ -41,6 +49,7 @@ internal sealed class DashboardHost : IAsyncDisposable
         builder.Services.AddFennelDashboard(app, o =>
         {
             o.ControlTimeout = TimeSpan.FromSeconds(2);
+            o.History.Path = Path.Combine(ownFolder, "history.db");
             configure?.Invoke(o);
         });
         var web = builder.Build();
@@ -48,7 +57,7 @@ internal sealed class DashboardHost : IAsyncDisposable
         web.MapFennelDashboard(Prefix);
         await web.StartAsync();
         var bound = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new DashboardHost(web, new Uri(bound, Prefix + "/"), log);
+        return new DashboardHost(web, new Uri(bound, Prefix + "/"), log, ownFolder);
     }
 
     /// <summary>A client with a cookie jar (for the anti-forgery cookie), signed in as <paramref name="user"/> when given.</summary>
@@ -73,6 +82,7 @@ internal sealed class DashboardHost : IAsyncDisposable
     {
         await _web.StopAsync();
         await _web.DisposeAsync();
+        if (_ownFolder is not null && Directory.Exists(_ownFolder)) Directory.Delete(_ownFolder, recursive: true);
     }
 }
 

@@ -11,7 +11,7 @@ namespace Fennel.Dashboard.Tests;
 public class SecurityTests
 {
     private static readonly string[] Reads =
-        ["", "api/workers", "api/workers/a@x", "api/tasks", "api/tasks/some-id", "api/queues", "api/audit", "api/csrf", "no/such/page"];
+        ["", "api/workers", "api/workers/a@x", "api/overview", "api/tasks", "api/tasks/some-id", "api/queues", "api/audit", "api/csrf", "no/such/page"];
 
     private static readonly string[] Actions =
     [

@@ -22,10 +22,12 @@ internal static class DashboardCommand
         new(["--address"], "Address to listen on (default 127.0.0.1; another needs --basic-auth)", "IP"),
         new(["--basic-auth"], "A user who may act, as user:password (repeatable, comma-separated)", "USER:PASSWORD"),
         new(["--read-only-auth"], "A user who may only look, as user:password (repeatable, comma-separated)", "USER:PASSWORD"),
+        new(["--history"], "The SQLite file for task and worker history, kept across restarts (default ./fennel-dashboard.db)", "PATH"),
         new(["--for"], "Stop after this many seconds (default: until Ctrl+C)", "SECONDS"),
     ], [], RunAsync)
     {
-        Details = "Users with hashed passwords come from configuration instead (Fennel:Dashboard:Users, see docs/dashboard.md).",
+        Details = "Users with hashed passwords come from configuration instead (Fennel:Dashboard:Users, see docs/dashboard.md). " +
+            "Task history (7 days, at most 100 000 tasks) is kept in --history, by default fennel-dashboard.db in the working directory.",
     };
 
     private static async Task<int> RunAsync(FennelApp app, ParsedCommand cmd, CancellationToken cancellationToken)
@@ -50,6 +52,21 @@ internal static class DashboardCommand
                 "could shut workers down. Give --basic-auth user:password (or users in configuration), or listen on 127.0.0.1.");
         }
 
+        var historyText = cmd.Get("history") ?? DefaultHistoryFile;
+        if (string.IsNullOrWhiteSpace(historyText)) throw new UsageException("--history needs a file path.");
+        string historyPath;
+        try
+        {
+            historyPath = Path.GetFullPath(historyText);
+            if (Directory.Exists(historyPath)) throw new UsageException($"--history '{historyText}' is a folder; give a file (e.g. {Path.Combine(historyText, DefaultHistoryFile)}).");
+            Directory.CreateDirectory(Path.GetDirectoryName(historyPath)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            await Console.Error.WriteLineAsync($"error: cannot make the folder for the history '{historyText}': {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.CannotCreate;
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(o => o.Listen(address, port));
         builder.Logging.ClearProviders();
@@ -57,6 +74,7 @@ internal static class DashboardCommand
         builder.Services.AddFennelDashboard(app, o =>
         {
             foreach (var user in users) o.Users.Add(user);
+            o.History.Path = historyPath;
         });
         await using var web = builder.Build();
         web.MapFennelDashboard("/");
@@ -64,6 +82,11 @@ internal static class DashboardCommand
         try
         {
             await web.StartAsync(watching.Token).ConfigureAwait(false);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: cannot open the history {historyPath}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.CannotCreate;
         }
         catch (IOException ex)
         {
@@ -74,11 +97,15 @@ internal static class DashboardCommand
         Console.WriteLine(users.Count == 0
             ? $"Dashboard on {url} — NO AUTHENTICATION: listening on loopback only; anyone on this machine can use it. Give --basic-auth user:password to require a sign-in."
             : string.Create(CultureInfo.InvariantCulture, $"Dashboard on {url} — basic authentication, {users.Count(u => !u.ReadOnly)} user(s) who may act, {users.Count(u => u.ReadOnly)} read-only."));
+        Console.WriteLine($"Task history in {historyPath}.");
         Console.Out.Flush();
         await watching.WaitAsync().ConfigureAwait(false);
         await web.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
+
+    /// <summary>The history file when --history is not given: in the working directory.</summary>
+    private const string DefaultHistoryFile = "fennel-dashboard.db";
 
     private static IEnumerable<FennelDashboardUser> Users(string? option, bool readOnly)
     {

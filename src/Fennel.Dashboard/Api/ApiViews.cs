@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Fennel.Dashboard.History;
 using Fennel.Monitoring;
 
 namespace Fennel.Dashboard.Api;
@@ -25,22 +26,35 @@ internal sealed record SoftwareView(string? Ident, string? Ver, string? Sys);
 
 internal sealed record TaskView(string Id, string? Name, string State, DateTimeOffset? StateTime, string? Worker, string? Queue,
     string? Args, string? Kwargs, string? Result, string? Exception, double? Runtime, int? Retries, string? Eta, string? Expires,
-    string? RootId, string? ParentId, DateTimeOffset LastUpdated)
+    string? RootId, string? ParentId, DateTimeOffset? SeenAt, DateTimeOffset? SentAt, DateTimeOffset? ReceivedAt, DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt, DateTimeOffset LastUpdated)
 {
-    public static TaskView From(TaskInfo t) => new(t.Id, t.Name, t.State, t.StateTime, t.Worker, t.Queue, t.Args, t.Kwargs, t.Result,
-        t.Exception, t.Runtime, t.Retries, t.Eta, t.Expires, t.RootId, t.ParentId, t.LastUpdated);
+    public static TaskView From(TaskRecord t) => new(t.Id, t.Name, t.State, t.StateTime, t.Worker, t.Queue, t.Args, t.Kwargs, t.Result,
+        t.Exception, t.Runtime, t.Retries, t.Eta, t.Expires, t.RootId, t.ParentId, t.SeenAt, t.SentAt, t.ReceivedAt, t.StartedAt,
+        t.FinishedAt, t.LastUpdated);
 }
 
-internal sealed record TaskDetailView(TaskView Task, string? Traceback, string? Client, bool? Terminated, bool? Expired,
-    IReadOnlyList<TimelineView> Timeline)
+internal sealed record TaskDetailView(TaskView Task, string? Traceback, string? Client, string? RoutingKey, bool? Terminated, bool? Expired,
+    IReadOnlyList<TimelineView> Timeline, IReadOnlyList<TaskView> Children)
 {
-    public static TaskDetailView From(TaskInfo t) => new(TaskView.From(t), t.Traceback, t.Client, t.Terminated, t.Expired,
-        [.. t.Timeline.Select(e => new TimelineView(e.Type, e.Time, e.Hostname))]);
+    public static TaskDetailView From(TaskDetail d) => new(TaskView.From(d.Task), d.Task.Traceback, d.Task.Client, d.Task.RoutingKey,
+        d.Task.Terminated, d.Task.Expired, [.. d.Timeline.Select(e => new TimelineView(e.Type, e.Time, e.Hostname, e.ReceivedAt))],
+        [.. d.Children.Select(TaskView.From)]);
 }
 
-internal sealed record TimelineView(string Type, DateTimeOffset Time, string Hostname);
+internal sealed record TimelineView(string Type, DateTimeOffset Time, string Hostname, DateTimeOffset ReceivedAt);
 
-internal sealed record TaskPage(int Total, int Offset, int Limit, IReadOnlyList<TaskView> Tasks);
+internal sealed record TaskPageView(long Total, int Offset, int Limit, IReadOnlyList<TaskView> Tasks);
+
+internal sealed record OverviewView(WorkerCountsView Workers, TaskCountsView Tasks, ThroughputView Throughput);
+
+internal sealed record WorkerCountsView(int Online, int Offline);
+
+internal sealed record TaskCountsView(long Active, long Total, IReadOnlyDictionary<string, long> ByState);
+
+internal sealed record ThroughputView(int Minutes, IReadOnlyList<MinuteView> PerMinute);
+
+internal sealed record MinuteView(DateTimeOffset Minute, long Total, IReadOnlyDictionary<string, long> ByState);
 
 internal sealed record QueueView(string Name, long? Messages, IReadOnlyList<string> Consumers, string? Error);
 

@@ -14,8 +14,8 @@ namespace Fennel.Dashboard.Api;
 /// <summary>The JSON API's reading side: workers, tasks, queues, the audit log and the anti-forgery token.</summary>
 internal static class DashboardApi
 {
-    private const int DefaultPageSize = 50;
-    private const int MaxPageSize = 500;
+    private const int DefaultOverviewMinutes = 15;
+    private const int MaxOverviewMinutes = 24 * 60;
 
     public static void Map(RouteGroupBuilder group)
     {
@@ -23,8 +23,9 @@ internal static class DashboardApi
         api.MapGet("/csrf", GetToken);
         api.MapGet("/workers", GetWorkers);
         api.MapGet("/workers/{node}", GetWorkerAsync);
-        api.MapGet("/tasks", GetTasks);
-        api.MapGet("/tasks/{id}", GetTask);
+        api.MapGet("/overview", GetOverviewAsync);
+        api.MapGet("/tasks", GetTasksAsync);
+        api.MapGet("/tasks/{id}", GetTaskAsync);
         api.MapGet("/queues", GetQueuesAsync);
         api.MapGet("/audit", GetAudit);
         WorkerActions.Map(api);
@@ -58,23 +59,58 @@ internal static class DashboardApi
         });
     }
 
-    private static IResult GetTasks(DashboardServices dashboard, string? state, string? name, string? worker, int? offset, int? limit)
+    private static async Task<IResult> GetTasksAsync(HttpContext context, DashboardServices dashboard, CancellationToken cancellationToken)
     {
-        if (offset is < 0) return BadRequest("offset cannot be negative.");
-        if (limit is < 1 or > MaxPageSize) return BadRequest($"limit must be between 1 and {MaxPageSize}.");
-        IEnumerable<Fennel.Monitoring.TaskInfo> tasks = dashboard.State.Snapshot().Tasks;
-        if (!string.IsNullOrEmpty(state)) tasks = tasks.Where(t => string.Equals(t.State, state, StringComparison.OrdinalIgnoreCase));
-        if (!string.IsNullOrEmpty(name)) tasks = tasks.Where(t => t.Name?.Contains(name, StringComparison.OrdinalIgnoreCase) == true);
-        if (!string.IsNullOrEmpty(worker)) tasks = tasks.Where(t => string.Equals(t.Worker, worker, StringComparison.Ordinal));
-        var matching = tasks.ToList();
-        var (from, size) = (offset ?? 0, limit ?? DefaultPageSize);
-        return Json(new TaskPage(matching.Count, from, size, [.. matching.Skip(from).Take(size).Select(TaskView.From)]));
+        if (!TaskQueryParser.TryParse(context.Request.Query, out var query, out var error)) return BadRequest(error);
+        var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var page = await history.QueryTasksAsync(query, cancellationToken).ConfigureAwait(false);
+        return Json(new TaskPageView(page.Total, query.Offset, query.Limit, [.. page.Tasks.Select(TaskView.From)]));
     }
 
-    private static IResult GetTask(string id, DashboardServices dashboard) =>
-        dashboard.State.GetTask(id) is { } task
-            ? Json(TaskDetailView.From(task))
-            : HttpResults.Json(new ErrorView($"No task '{id}' is known (never seen, or evicted)."), ApiJson.Options, statusCode: 404);
+    private static async Task<IResult> GetTaskAsync(string id, DashboardServices dashboard, CancellationToken cancellationToken)
+    {
+        var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await history.GetTaskAsync(id, cancellationToken).ConfigureAwait(false) is { } detail
+            ? Json(TaskDetailView.From(detail))
+            : HttpResults.Json(new ErrorView($"No task '{id}' is in the history (never seen, or trimmed)."), ApiJson.Options, statusCode: 404);
+    }
+
+    private static async Task<IResult> GetOverviewAsync(HttpContext context, DashboardServices dashboard, CancellationToken cancellationToken)
+    {
+        var query = context.Request.Query;
+        if (query.Keys.FirstOrDefault(k => k != "minutes") is { } unknown) return BadRequest($"Unknown parameter '{unknown}'; the only parameter is minutes.");
+        var minutes = DefaultOverviewMinutes;
+        if (query.TryGetValue("minutes", out var text) && (text.Count != 1
+            || !int.TryParse(text[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out minutes)
+            || minutes is < 1 or > MaxOverviewMinutes))
+        {
+            return BadRequest($"'minutes' must be given once, as a whole number from 1 to {MaxOverviewMinutes}.");
+        }
+
+        var workers = dashboard.State.Snapshot().Workers;
+        var online = workers.Where(w => w.IsOnline).ToList();
+        var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var counts = await history.CountByStateAsync(cancellationToken).ConfigureAwait(false);
+        var buckets = await history.GetThroughputAsync(minutes, cancellationToken).ConfigureAwait(false);
+
+        // Every minute of the window, oldest first, zeros included: a chart needs no gaps filled in.
+        var current = dashboard.Time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000 * 60_000;
+        var byMinute = buckets.GroupBy(b => b.Minute.ToUnixTimeMilliseconds()).ToDictionary(g => g.Key, g => g.ToList());
+        var perMinute = new List<MinuteView>(minutes);
+        for (var i = minutes - 1; i >= 0; i--)
+        {
+            var minute = current - (i * 60_000L);
+            var states = byMinute.TryGetValue(minute, out var list)
+                ? new SortedDictionary<string, long>(list.ToDictionary(b => b.State, b => b.Count, StringComparer.Ordinal), StringComparer.Ordinal)
+                : new SortedDictionary<string, long>(StringComparer.Ordinal);
+            perMinute.Add(new MinuteView(DateTimeOffset.FromUnixTimeMilliseconds(minute), states.Values.Sum(), states));
+        }
+        return Json(new OverviewView(
+            new WorkerCountsView(online.Count, workers.Count - online.Count),
+            new TaskCountsView(online.Sum(w => (long)(w.Active ?? 0)), counts.Values.Sum(),
+                new SortedDictionary<string, long>(counts.ToDictionary(), StringComparer.Ordinal)),
+            new ThroughputView(minutes, perMinute)));
+    }
 
     private static async Task<IResult> GetQueuesAsync(DashboardServices dashboard, ILogger<DashboardServices> logger, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Fennel.Control;
+using Fennel.Dashboard.History;
 using Fennel.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,23 +7,57 @@ using Microsoft.Extensions.Logging;
 namespace Fennel.Dashboard.Hosting;
 
 /// <summary>
-/// Keeps the dashboard's cluster state fed: subscribes to every Celery event, then pings so the workers already running
-/// show before their next heartbeat.
+/// Keeps the dashboard's cluster state and task history fed: opens the history when the host starts, subscribes once to
+/// every Celery event and gives each to both, then pings so the workers already running show before their next
+/// heartbeat. On stop it unsubscribes, then disposes the history (writing what is waiting).
 /// </summary>
-internal sealed class ClusterStateFeeder(DashboardServices dashboard, ILogger<ClusterStateFeeder> logger) : BackgroundService
+internal sealed class ClusterStateFeeder(DashboardServices dashboard, ILogger<ClusterStateFeeder> logger, ILoggerFactory loggers) : BackgroundService
 {
     /// <summary>The heartbeat interval assumed for a node known only from its pong (Celery's and Fennel's default).</summary>
     private const double PingFreq = 2.0;
 
+    private TaskHistoryStore? _history;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            _history = await TaskHistoryStore.OpenAsync(dashboard.Options.History, dashboard.Time,
+                loggers.CreateLogger<TaskHistoryStore>(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The host does not start without its history: a wrong path or a newer file is a configuration error.
+            dashboard.HistoryFailed(ex);
+            throw;
+        }
+        dashboard.HistoryOpened(_history);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // After the subscription is gone, so nothing appends to a closed store.
+            if (_history is { } history) await history.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var history = _history ?? throw new InvalidOperationException("The history was not opened.");
         IAsyncDisposable subscription;
         try
         {
-            subscription = await dashboard.App.Client.SubscribeEventsAsync(e =>
+            subscription = await dashboard.App.Client.SubscribeEventsAsync(async e =>
             {
                 dashboard.State.Apply(e);
-                return Task.CompletedTask;
+                await history.AppendAsync([e], stoppingToken).ConfigureAwait(false);
             }, "#", stoppingToken).ConfigureAwait(false);
         }
         catch (FennelException ex)

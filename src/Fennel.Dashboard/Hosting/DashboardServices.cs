@@ -1,10 +1,11 @@
+using Fennel.Dashboard.History;
 using Fennel.Dashboard.Security;
 using Fennel.Monitoring;
 using Microsoft.AspNetCore.Http;
 
 namespace Fennel.Dashboard.Hosting;
 
-/// <summary>What one dashboard holds: the app it watches, its options, the cluster state and the security bookkeeping.</summary>
+/// <summary>What one dashboard holds: the app it watches, its options, the cluster state, the task history and the security bookkeeping.</summary>
 internal sealed class DashboardServices
 {
     private readonly Lock _prefixesGate = new();
@@ -33,6 +34,15 @@ internal sealed class DashboardServices
     public PasswordVerifier Verifier { get; } = new();
 
     public AuditTrail Audit { get; }
+
+    private readonly TaskCompletionSource<TaskHistoryStore> _history = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The task history, once the feeder has opened it (when the host starts); faulted when it could not be opened.</summary>
+    public Task<TaskHistoryStore> History => _history.Task;
+
+    public void HistoryOpened(TaskHistoryStore store) => _history.TrySetResult(store);
+
+    public void HistoryFailed(Exception exception) => _history.TrySetException(exception);
 
     /// <summary>The paths the dashboard is mapped under (security headers go on every response below them).</summary>
     public IReadOnlyList<PathString> Prefixes => Volatile.Read(ref _prefixes);

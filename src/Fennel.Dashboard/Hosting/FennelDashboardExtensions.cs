@@ -19,7 +19,7 @@ public static class FennelDashboardExtensions
 {
     /// <summary>
     /// Registers the dashboard's services for <paramref name="app"/>: its authentication scheme and policies,
-    /// anti-forgery, the security headers, and a background service that keeps the cluster state fed from Celery events.
+    /// anti-forgery, the security headers, and a background service that keeps the cluster state and the task history (<see cref="FennelDashboardOptions.History"/>) fed from Celery events.
     /// The app stays the caller's: the dashboard never disposes it. Call once.
     /// </summary>
     /// <param name="services">The host's services.</param>

@@ -1,8 +1,9 @@
+using Fennel.Dashboard.History;
 using Fennel.Monitoring;
 
 namespace Fennel.Dashboard;
 
-/// <summary>How the dashboard authenticates, what it keeps and how long it waits for workers.</summary>
+/// <summary>How the dashboard authenticates, what it keeps (in memory and on disk) and how long it waits for workers.</summary>
 public sealed class FennelDashboardOptions
 {
     /// <summary>
@@ -26,6 +27,13 @@ public sealed class FennelDashboardOptions
     /// <summary>Bounds of the in-memory cluster state the API reads. <value>Default: <see cref="ClusterStateOptions"/>'s defaults.</value></summary>
     public ClusterStateOptions ClusterState { get; set; } = new();
 
+    /// <summary>
+    /// Where and how much task and worker history is kept (SQLite, survives restarts): <c>GET /api/tasks</c>,
+    /// <c>/api/tasks/{id}</c> and <c>/api/overview</c> read it. <value>Default: <see cref="TaskHistoryOptions"/>'s defaults
+    /// (<c>fennel-dashboard.db</c> in the current directory, 7 days, 100 000 tasks).</value>
+    /// </summary>
+    public TaskHistoryOptions History { get; set; } = new();
+
     /// <summary>The realm named in <c>WWW-Authenticate</c>. <value>Default: <c>Fennel</c>.</value></summary>
     public string Realm { get; set; } = "Fennel";
 
@@ -39,6 +47,8 @@ public sealed class FennelDashboardOptions
         if (AuditCapacity < 0) throw new FennelConfigurationException("Dashboard AuditCapacity cannot be negative.");
         if (string.IsNullOrWhiteSpace(Realm) || Realm.Contains('"', StringComparison.Ordinal)) throw new FennelConfigurationException("Dashboard Realm must be non-empty, without quotes.");
         ClusterState.Validate();
+        if (History is null) throw new FennelConfigurationException("Dashboard History cannot be null.");
+        History.Validate();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var user in Users)
         {
