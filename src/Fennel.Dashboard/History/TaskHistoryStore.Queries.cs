@@ -64,7 +64,7 @@ public sealed partial class TaskHistoryStore
         command.CommandText = $"""
             SELECT count(*) FROM tasks {where};
             SELECT {TaskColumns} FROM tasks {where}
-            ORDER BY {column} IS NULL, {column} {direction}, id {direction}
+            ORDER BY {column} IS NULL, {column} {direction}, rowid {direction}
             LIMIT {query.Limit} OFFSET {query.Offset};
             """;
 
@@ -96,7 +96,7 @@ public sealed partial class TaskHistoryStore
         command.CommandText = $"""
             SELECT {TaskColumns} FROM tasks WHERE id = $id;
             SELECT type, time, received_at, hostname, clock FROM task_events WHERE task_id = $id ORDER BY time, seq;
-            SELECT {TaskColumns} FROM tasks WHERE parent_id = $id ORDER BY seen_at, id LIMIT {MaxPageSize};
+            SELECT {TaskColumns} FROM tasks WHERE parent_id = $id ORDER BY seen_at, rowid LIMIT {MaxPageSize};
             """;
         command.Parameters.AddWithValue("$id", id);
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
