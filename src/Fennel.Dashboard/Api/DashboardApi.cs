@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Fennel.Control;
 using Fennel.Dashboard.Hosting;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -21,6 +22,7 @@ internal static class DashboardApi
     {
         var api = group.MapGroup("/api");
         api.MapGet("/csrf", GetToken);
+        api.MapGet("/me", GetMeAsync);
         api.MapGet("/workers", GetWorkers);
         api.MapGet("/workers/{node}", GetWorkerAsync);
         api.MapGet("/overview", GetOverviewAsync);
@@ -35,6 +37,13 @@ internal static class DashboardApi
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
         return Json(new { header_name = tokens.HeaderName, token = tokens.RequestToken });
+    }
+
+    /// <summary>Who is signed in, and whether they may act (pages grey out what a read-only user cannot do).</summary>
+    private static async Task<IResult> GetMeAsync(HttpContext context, IAuthorizationService authorization)
+    {
+        var canAct = (await authorization.AuthorizeAsync(context.User, DashboardPolicies.Control).ConfigureAwait(false)).Succeeded;
+        return Json(new { name = context.User.Identity?.Name, can_act = canAct });
     }
 
     private static IResult GetWorkers(DashboardServices dashboard) =>

@@ -39,10 +39,20 @@ public static class FennelDashboardExtensions
         services.AddSingleton<IStartupFilter, SecurityHeadersStartupFilter>();
         services.AddHostedService<ClusterStateFeeder>();
         services.AddAntiforgery();
-        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(DashboardPolicies.Scheme, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(DashboardPolicies.View, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireAuthenticatedUser())
-            .AddPolicy(DashboardPolicies.Control, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireRole(DashboardRoles.Admin));
+        if (options.UseHostAuthentication)
+        {
+            // The host's default scheme signs users in and challenges; the dashboard only asks for a user, and a role to act.
+            services.AddAuthorizationBuilder()
+                .AddPolicy(DashboardPolicies.View, p => p.RequireAuthenticatedUser())
+                .AddPolicy(DashboardPolicies.Control, p => p.RequireAuthenticatedUser().RequireRole(options.HostAdminRole));
+        }
+        else
+        {
+            services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(DashboardPolicies.Scheme, null);
+            services.AddAuthorizationBuilder()
+                .AddPolicy(DashboardPolicies.View, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireAuthenticatedUser())
+                .AddPolicy(DashboardPolicies.Control, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireRole(DashboardRoles.Admin));
+        }
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

@@ -37,6 +37,17 @@ public sealed class FennelDashboardOptions
     /// <summary>The realm named in <c>WWW-Authenticate</c>. <value>Default: <c>Fennel</c>.</value></summary>
     public string Realm { get; set; } = "Fennel";
 
+    /// <summary>
+    /// Embedded dashboards: sign users in with the host's own ASP.NET Core authentication (its default scheme: cookies,
+    /// OpenID Connect, ...) instead of <see cref="Users"/>. Every route then needs an authenticated user of the host (the
+    /// host's challenge answers anyone else), and only users in <see cref="HostAdminRole"/> may act; the others can only
+    /// see. <value>Default: false (the dashboard's own basic authentication).</value>
+    /// </summary>
+    public bool UseHostAuthentication { get; set; }
+
+    /// <summary>With <see cref="UseHostAuthentication"/>: the role whose members may act (shut down, revoke, purge, ...). <value>Default: <c>fennel-admin</c>.</value></summary>
+    public string HostAdminRole { get; set; } = "fennel-admin";
+
     /// <summary>Checks the options; throws with what is wrong.</summary>
     /// <exception cref="FennelConfigurationException">An option is out of range or a user is incomplete.</exception>
     public void Validate()
@@ -46,6 +57,11 @@ public sealed class FennelDashboardOptions
         if (ControlTimeout <= TimeSpan.Zero) throw new FennelConfigurationException("Dashboard ControlTimeout must be positive.");
         if (AuditCapacity < 0) throw new FennelConfigurationException("Dashboard AuditCapacity cannot be negative.");
         if (string.IsNullOrWhiteSpace(Realm) || Realm.Contains('"', StringComparison.Ordinal)) throw new FennelConfigurationException("Dashboard Realm must be non-empty, without quotes.");
+        if (UseHostAuthentication && Users.Count > 0)
+        {
+            throw new FennelConfigurationException("Dashboard UseHostAuthentication and Users exclude each other: with the host's authentication, sign users in there and give the ones who may act the HostAdminRole.");
+        }
+        if (UseHostAuthentication && string.IsNullOrWhiteSpace(HostAdminRole)) throw new FennelConfigurationException("Dashboard HostAdminRole must be non-empty with UseHostAuthentication.");
         ClusterState.Validate();
         if (History is null) throw new FennelConfigurationException("Dashboard History cannot be null.");
         History.Validate();
