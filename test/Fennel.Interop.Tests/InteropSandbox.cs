@@ -94,13 +94,13 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>dotnet Interop.dll worker</c> on this test's queue with node name <paramref name="nodeName"/> (default
-    /// <c>interop-net@%h</c>); with <paramref name="prefetchMultiplier"/>, <c>--prefetch-multiplier</c> (default 4); then
-    /// <paramref name="extraArguments"/> (<c>-E</c>, say).
+    /// Starts <c>dotnet Interop.dll worker</c> on <paramref name="queue"/> (default: this test's queue) with node name
+    /// <paramref name="nodeName"/> (default <c>interop-net@%h</c>); with <paramref name="prefetchMultiplier"/>,
+    /// <c>--prefetch-multiplier</c> (default 4); then <paramref name="extraArguments"/> (<c>-E</c>, say).
     /// </summary>
     public ChildProcess StartFennelWorker(int concurrency = 4, int? prefetchMultiplier = null, string nodeName = "interop-net@%h",
-        params string[] extraArguments) => Start($"Fennel worker {nodeName}", "dotnet",
-        [InteropLocations.SampleDll, "worker", "-b", FennelBrokerUrl, "--result-backend", ResultBackendUrl, "-Q", Queue, "-n", nodeName,
+        string? queue = null, params string[] extraArguments) => Start($"Fennel worker {nodeName}", "dotnet",
+        [InteropLocations.SampleDll, "worker", "-b", FennelBrokerUrl, "--result-backend", ResultBackendUrl, "-Q", queue ?? Queue, "-n", nodeName,
             "-c", concurrency.ToString(CultureInfo.InvariantCulture),
             .. prefetchMultiplier is { } multiplier ? new[] { "--prefetch-multiplier", multiplier.ToString(CultureInfo.InvariantCulture) } : [],
             "-l", "info", .. extraArguments],

@@ -105,7 +105,7 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
     public async Task Celerys_EventReceiver_gets_heartbeats_and_received_started_succeeded_for_every_task_a_Fennel_worker_runs()
     {
         var node = Node("events-net");
-        var worker = Sandbox.StartFennelWorker(4, null, node, "-E");
+        var worker = Sandbox.StartFennelWorker(4, null, node, null, "-E");
         await InteropSandbox.WaitUntilReadyAsync(worker);
         var receiver = Sandbox.StartPython("Celery EventReceiver", "receive_events.py", "--broker", Sandbox.BrokerUrl, "--seconds", "60");
         await Eventually.HoldsAsync(() => JsonLines(receiver).Any(l => l["event"]?["hostname"]?.GetValue<string>() == node

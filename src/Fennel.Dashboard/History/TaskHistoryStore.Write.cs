@@ -162,10 +162,12 @@ public sealed partial class TaskHistoryStore
                     : new TaskSlot(new TaskRecord { Id = id, State = "PENDING", LastUpdated = now }, 0);
                 tasks[id] = slot;
             }
-            // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not.
+            // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not. Except after
+            // worker-offline: Celery says it when its warm shutdown begins, then finishes its tasks (as ClusterState).
             if (e is not TaskSentEvent)
             {
-                workers[e.Hostname] = Beat(await LoadWorkerAsync(e.Hostname).ConfigureAwait(false), e.Hostname, now);
+                var worker = await LoadWorkerAsync(e.Hostname).ConfigureAwait(false);
+                if (worker is null || !SaidOffline(worker)) workers[e.Hostname] = Beat(worker, e.Hostname, now);
             }
             var state = CeleryStatePrecedence.StateOf(e.Type);
             slot.Task = ApplyTask(slot.Task, e, state, now);
@@ -245,6 +247,10 @@ public sealed partial class TaskHistoryStore
         worker = Beat(worker, e.Hostname, now);
         return e is WorkerOnlineEvent ? worker with { OnlineAt = now } : worker;
     }
+
+    /// <summary>The worker's latest word on its liveness was <c>worker-offline</c>: only its next worker event brings it back.</summary>
+    private static bool SaidOffline(WorkerRecord worker) =>
+        worker.OfflineAt is { } offline && (worker.LastHeartbeat is not { } beat || beat <= offline);
 
     /// <summary>A sign of life: the heartbeat moves on, and a worker that was offline (or never seen) is online from now.</summary>
     private static WorkerRecord Beat(WorkerRecord? worker, string hostname, DateTimeOffset now)

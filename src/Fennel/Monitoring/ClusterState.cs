@@ -148,6 +148,9 @@ public sealed class ClusterState
         LastEventTime = Later(worker.LastEventTime, e.Time),
     };
 
+    /// <summary>The worker's latest word on its liveness was <c>worker-offline</c> (which clears the heartbeat).</summary>
+    private static bool SaidOffline(WorkerInfo worker) => worker is { OfflineAt: not null, LastHeartbeat: null };
+
     private static DateTimeOffset Later(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x > b ? x : b;
 
     private WorkerInfo GetOrAddWorker(string hostname)
@@ -178,11 +181,14 @@ public sealed class ClusterState
         }
         var task = slot.Info;
 
-        // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not.
+        // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not. Except after
+        // worker-offline: Celery says it when its warm shutdown begins, then finishes the tasks it runs, whose events must
+        // not bring it back online for a heartbeat window. Its next worker-online or heartbeat does.
         if (e is TaskSentEvent) task = task with { Client = e.Hostname };
         else
         {
-            _workers[e.Hostname] = Heartbeat(GetOrAddWorker(e.Hostname), e, now);
+            var worker = GetOrAddWorker(e.Hostname);
+            _workers[e.Hostname] = SaidOffline(worker) ? worker with { LastEventTime = Later(worker.LastEventTime, e.Time) } : Heartbeat(worker, e, now);
             task = task with { Worker = e.Hostname };
         }
 

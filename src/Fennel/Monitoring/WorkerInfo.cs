@@ -10,8 +10,9 @@ public sealed record WorkerInfo
     public required string Hostname { get; init; }
 
     /// <summary>
-    /// True when a heartbeat (any event from the worker) arrived within <see cref="Freq"/> × the expiry factor before
-    /// the snapshot, and no <c>worker-offline</c> came after it. Computed when the snapshot is taken.
+    /// True when a heartbeat (any event from the worker; after <c>worker-offline</c>, only <c>worker-online</c> or
+    /// <c>worker-heartbeat</c>) arrived within <see cref="Freq"/> × the expiry factor before the snapshot, and no
+    /// <c>worker-offline</c> came after it. Computed when the snapshot is taken.
     /// </summary>
     public bool IsOnline { get; init; }
 

@@ -287,11 +287,24 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
         _clock.Now = T0.AddSeconds(5); // w1's last heartbeat is now older than freq x 2
         Assert.False((await store.GetWorkersAsync())[0].IsOnline);
 
-        // A task event is a sign of life too; w2 is back online from now.
+        // A task event is a sign of life too, but not after worker-offline: Celery says that when its warm shutdown
+        // begins, then finishes its tasks. w2's next worker event brings it back.
         await AppendAsync(store, Started("t1", T0.AddSeconds(5), worker: "w2@host"));
         var w2 = (await store.GetWorkersAsync())[1];
+        Assert.False(w2.IsOnline);
+        Assert.Equal("w2@host", (await store.GetTaskAsync("t1"))!.Task.Worker);
+        _clock.Now = T0.AddSeconds(6);
+        await AppendAsync(store, new WorkerHeartbeatEvent { Hostname = "w2@host", Timestamp = At(_clock.Now), Freq = 2 });
+        w2 = (await store.GetWorkersAsync())[1];
         Assert.True(w2.IsOnline);
-        Assert.Equal(T0.AddSeconds(5), w2.OnlineAt);
+        Assert.Equal(T0.AddSeconds(6), w2.OnlineAt);
+
+        // From then on its task events are heartbeats again.
+        _clock.Now = T0.AddSeconds(9);
+        await AppendAsync(store, Started("t2", _clock.Now, worker: "w2@host"));
+        w2 = (await store.GetWorkersAsync())[1];
+        Assert.True(w2.IsOnline);
+        Assert.Equal(T0.AddSeconds(9), w2.LastHeartbeat);
     }
 
     [Fact]

@@ -151,6 +151,34 @@ public class ClusterStateTests
     }
 
     [Fact]
+    public void A_task_finished_after_worker_offline_does_not_bring_the_worker_back_online()
+    {
+        // Celery's warm shutdown: worker-offline first, then the running task ends and says so.
+        var clock = new ManualClock();
+        var state = new ClusterState(timeProvider: clock);
+        state.Apply([Heartbeat(0), Received("t1", 0.5), Started("t1", 0.5)]);
+        clock.Now = Start.AddSeconds(1);
+        state.Apply(new WorkerOfflineEvent { Hostname = Worker, Timestamp = At(1), Freq = 2 });
+        clock.Now = Start.AddSeconds(3);
+        state.Apply(Succeeded("t1", 3));
+
+        var worker = state.GetWorker(Worker)!;
+        Assert.False(worker.IsOnline);
+        Assert.Null(worker.LastHeartbeat);
+        Assert.Equal(Start.AddSeconds(3), worker.LastEventTime);
+        Assert.Equal("SUCCESS", state.GetTask("t1")!.State);
+        Assert.Equal(Worker, state.GetTask("t1")!.Worker);
+
+        // Started again under the same name: worker-online (or a heartbeat) brings it back, and its task events count again.
+        clock.Now = Start.AddSeconds(5);
+        state.Apply(new WorkerOnlineEvent { Hostname = Worker, Timestamp = At(5), Freq = 2 });
+        clock.Now = Start.AddSeconds(8);
+        state.Apply(Received("t2", 8));
+        Assert.Equal(Start.AddSeconds(8), state.GetWorker(Worker)!.LastHeartbeat);
+        Assert.True(state.GetWorker(Worker)!.IsOnline);
+    }
+
+    [Fact]
     public void Past_the_task_bound_the_task_finished_longest_ago_goes_first_then_the_oldest_unfinished()
     {
         var state = new ClusterState(new ClusterStateOptions { MaxTasks = 3 }, new ManualClock());
