@@ -40,8 +40,11 @@ internal sealed record DeadLetterDetailView(string Id, string Queue, string Reas
 /// </summary>
 internal static class DeadLetterApi
 {
-    /// <summary>How many dead letters are scanned to find one by id or to count them per queue (the store lists newest first).</summary>
+    /// <summary>How many dead letters are scanned to find one by id (the store lists newest first).</summary>
     internal const int ScanBound = 10_000;
+
+    /// <summary>How many of the newest dead letters <c>GET /api/queues</c> counts per queue (it is read often).</summary>
+    internal const int CountBound = 1000;
 
     /// <summary>The most a requeue of all puts back in one request.</summary>
     internal const int RequeueAllBound = 10_000;
@@ -187,11 +190,11 @@ internal static class DeadLetterApi
         return DashboardApi.Json(new { purged });
     }
 
-    /// <summary>The dead letters per queue among the newest <see cref="ScanBound"/>; null when the broker keeps none.</summary>
+    /// <summary>The dead letters per queue among the newest <see cref="CountBound"/>; null when the broker keeps none.</summary>
     internal static async Task<IReadOnlyDictionary<string, long>?> CountByQueueAsync(FennelApp app, CancellationToken cancellationToken)
     {
         if (StoreOf(app) is not { } store) return null;
-        var letters = await store.ListDeadLettersAsync(ScanBound, cancellationToken).ConfigureAwait(false);
+        var letters = await store.ListDeadLettersAsync(CountBound, cancellationToken).ConfigureAwait(false);
         return letters.GroupBy(l => l.Queue, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
     }
 
