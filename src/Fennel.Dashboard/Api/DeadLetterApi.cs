@@ -31,7 +31,9 @@ internal sealed record DeadLetterDetailView(string Id, string Queue, string Reas
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Task,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Args,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Kwargs,
-    int Size, string Body, string? BodyEncoding,
+    int Size,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Body,
+    string? BodyEncoding, string? BodyHidden,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonObject? Headers);
 
 /// <summary>
@@ -50,6 +52,7 @@ internal static class DeadLetterApi
     internal const int RequeueAllBound = 10_000;
 
     private const int RequeuePage = 500;
+    private const string SensitiveMask = "***";
     private const int DefaultLimit = 100;
     private const int MaxLimit = 1000;
 
@@ -92,19 +95,28 @@ internal static class DeadLetterApi
             return NotFound($"No dead letter '{id}' among the newest {ScanBound}: it was requeued or purged, or the id is wrong.");
         }
         var view = View(letter);
-        string body;
+        string? body = null;
         string? encoding = null;
-        try
+        string? hidden = null;
+        if (view.Args?.Contains(SensitiveMask, StringComparison.Ordinal) == true || view.Kwargs?.Contains(SensitiveMask, StringComparison.Ordinal) == true)
         {
-            body = StrictUtf8.GetString(letter.Body.Span);
+            // The body holds the arguments the reprs hide; the headers (argsrepr, kwargsrepr) show what may be shown.
+            hidden = "The task has sensitive arguments ('***' in its argsrepr or kwargsrepr): its body is not shown.";
         }
-        catch (DecoderFallbackException)
+        else
         {
-            body = Convert.ToBase64String(letter.Body.Span);
-            encoding = "base64";
+            try
+            {
+                body = StrictUtf8.GetString(letter.Body.Span);
+            }
+            catch (DecoderFallbackException)
+            {
+                body = Convert.ToBase64String(letter.Body.Span);
+                encoding = "base64";
+            }
         }
         return DashboardApi.Json(new DeadLetterDetailView(view.Id, view.Queue, view.Reason, view.DeadLetteredAt, view.DeliveryCount, view.TaskId,
-            view.Task, view.Args, view.Kwargs, view.Size, body, encoding, HeadersOf(letter.Body)));
+            view.Task, view.Args, view.Kwargs, view.Size, body, encoding, hidden, HeadersOf(letter.Body)));
     }
 
     private static async Task<IResult> RequeueAsync(HttpContext context, DashboardServices dashboard, ILogger<DashboardServices> logger,
