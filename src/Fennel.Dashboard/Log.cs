@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(8030, LogLevel.Warning, "Dashboard could not count the dead letters per queue: {Reason}")]
     public static partial void DeadLetterCountFailed(ILogger logger, string reason);
+
+    [LoggerMessage(8031, LogLevel.Warning, "Dashboard {Method} {Path} failed at the broker: {Reason}")]
+    public static partial void BrokerFailed(ILogger logger, string method, string path, string reason);
 }

@@ -182,6 +182,19 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
     }
 
     [Fact]
+    public async Task A_broker_that_cannot_be_reached_is_502_with_its_message_not_a_bare_500()
+    {
+        // Nothing listens on port 1: every call to the broker fails with Fennel's error.
+        await using var app = CreateApp("redis://127.0.0.1:1/0");
+        await using var host = await DashboardHost.StartAsync(app, Users);
+        using var admin = host.Client("admin", "right");
+        using var response = await admin.GetAsync("api/dead-letters");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.StartsWith("The broker failed: ", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(host.Log.Records, r => r.EventId == 8031);
+    }
+
+    [Fact]
     public async Task Requeue_wants_ids_or_all_and_names_what_is_wrong()
     {
         await using var app = TestApps.Create();

@@ -60,10 +60,10 @@ internal static class DeadLetterApi
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/dead-letters", ListAsync);
-        api.MapGet("/dead-letters/{id}", GetAsync);
-        WorkerActions.MapPost(api, "/dead-letters/requeue", RequeueAsync);
-        WorkerActions.MapPost(api, "/dead-letters/purge", PurgeAsync);
+        api.MapGet("/dead-letters", ListAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
+        api.MapGet("/dead-letters/{id}", GetAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
+        WorkerActions.MapPost(api, "/dead-letters/requeue", RequeueAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
+        WorkerActions.MapPost(api, "/dead-letters/purge", PurgeAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
     }
 
     /// <summary>The app's dead-letter store, or null when its broker keeps none.</summary>

@@ -15,7 +15,8 @@ namespace Fennel.Dashboard.Api;
 /// </summary>
 internal static class TaskActions
 {
-    public static void Map(RouteGroupBuilder api) => WorkerActions.MapPost(api, "/tasks/{id}/resend", ResendAsync);
+    public static void Map(RouteGroupBuilder api) =>
+        WorkerActions.MapPost(api, "/tasks/{id}/resend", ResendAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
 
     private static async Task<IResult> ResendAsync(string id, HttpContext context, DashboardServices dashboard, ILogger<DashboardServices> logger,
         CancellationToken cancellationToken)
