@@ -7,11 +7,16 @@ namespace Fennel.Dashboard.Api;
 /// <summary>The queues the workers consume, asked live with <c>active_queues</c> (<c>GET /api/queues</c> and the metrics' queue depths).</summary>
 internal static class QueueConsumers
 {
-    /// <summary>Each queue that answering workers consume, with their node names; waits <see cref="FennelDashboardOptions.ControlTimeout"/> for replies.</summary>
+    /// <summary>
+    /// Each queue that answering workers consume, with their node names. Waits until every worker the cluster state knows
+    /// to be online has answered, or <see cref="FennelDashboardOptions.ControlTimeout"/> (a worker no heartbeat announced
+    /// yet is heard only when the known ones are slower than it).
+    /// </summary>
     public static async Task<SortedDictionary<string, SortedSet<string>>> AskAsync(DashboardServices dashboard, CancellationToken cancellationToken)
     {
+        var online = dashboard.State.Snapshot().Workers.Count(w => w.IsOnline);
         var replies = await dashboard.App.Client.Control.RequestAsync("active_queues", [],
-            new ControlRequestOptions { Timeout = dashboard.Options.ControlTimeout }, cancellationToken).ConfigureAwait(false);
+            new ControlRequestOptions { Timeout = dashboard.Options.ControlTimeout, Limit = online > 0 ? online : null }, cancellationToken).ConfigureAwait(false);
         var consumers = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         foreach (var reply in replies)
         {
