@@ -118,6 +118,33 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     }
 
     [Fact]
+    public async Task A_worker_that_went_away_is_still_listed_offline_after_the_dashboard_restarts()
+    {
+        var path = _folder.NewDatabasePath();
+        await using var app = CreateApp();
+        var worker = await StartWorkerAsync(app, "gone@test");
+        await using (var host = await DashboardHost.StartAsync(app, On(path)))
+        {
+            using var admin = host.Client("admin", "right");
+            await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "gone@test online");
+            await worker.DisposeAsync();
+            await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["offline"]!.GetValue<int>() == 1, "gone@test offline");
+        }
+
+        // A new dashboard on the same file hears nothing from it, and still lists it, offline, with its last heartbeat.
+        await using var again = await DashboardHost.StartAsync(app, On(path));
+        using var client = again.Client("admin", "right");
+        var listed = Assert.Single((await GetJsonAsync(client, "api/workers"))["workers"]!.AsArray())!;
+        Assert.Equal("gone@test", listed["node"]!.GetValue<string>());
+        Assert.False(listed["online"]!.GetValue<bool>());
+        Assert.NotNull(listed["last_heartbeat"]);
+        Assert.NotNull(listed["offline_at"]);
+        var overview = await GetJsonAsync(client, "api/overview");
+        Assert.Equal(0, overview["workers"]!["online"]!.GetValue<int>());
+        Assert.Equal(1, overview["workers"]!["offline"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Filters_search_sort_and_paging_work_through_the_API()
     {
         await using var app = CreateApp();

@@ -20,6 +20,10 @@ internal sealed record WorkerView(string Node, bool Online, DateTimeOffset? Last
 {
     public static WorkerView From(WorkerInfo w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
         w.LoadAverage, w.Freq, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
+
+    /// <summary>A worker only the history remembers (online only while its last heartbeat is recent enough).</summary>
+    public static WorkerView From(WorkerRecord w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
+        w.LoadAverage, w.Freq ?? 2.0, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
 }
 
 internal sealed record SoftwareView(string? Ident, string? Ver, string? Sys);

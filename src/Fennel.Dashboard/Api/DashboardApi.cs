@@ -19,7 +19,7 @@ internal static class DashboardApi
         var api = group.MapGroup("/api");
         api.MapGet("/csrf", GetToken);
         api.MapGet("/me", GetMeAsync);
-        api.MapGet("/workers", GetWorkers);
+        api.MapGet("/workers", GetWorkersAsync);
         api.MapGet("/workers/{node}", GetWorkerAsync);
         api.MapGet("/overview", GetOverviewAsync);
         api.MapGet("/tasks", GetTasksAsync);
@@ -45,8 +45,8 @@ internal static class DashboardApi
         return Json(new { name = context.User.Identity?.Name, can_act = canAct });
     }
 
-    private static IResult GetWorkers(DashboardServices dashboard) =>
-        Json(new { workers = dashboard.State.Snapshot().Workers.Select(WorkerView.From).ToList() });
+    private static async Task<IResult> GetWorkersAsync(DashboardServices dashboard, CancellationToken cancellationToken) =>
+        Json(new { workers = await WorkerList.ListAsync(dashboard, cancellationToken).ConfigureAwait(false) });
 
     private static async Task<IResult> GetWorkerAsync(string node, DashboardServices dashboard, CancellationToken cancellationToken)
     {
@@ -95,7 +95,7 @@ internal static class DashboardApi
             return BadRequest($"'minutes' must be given once, as a whole number from 1 to {OverviewBuilder.MaxMinutes}.");
         }
 
-        return Json(await OverviewBuilder.BuildAsync(dashboard, minutes, cancellationToken).ConfigureAwait(false));
+        return Json(await OverviewBuilder.BuildAsync(dashboard, minutes, workers: null, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<IResult> GetQueuesAsync(DashboardServices dashboard, ILogger<DashboardServices> logger, CancellationToken cancellationToken)

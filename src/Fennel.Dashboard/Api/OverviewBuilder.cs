@@ -2,16 +2,20 @@ using Fennel.Dashboard.Hosting;
 
 namespace Fennel.Dashboard.Api;
 
-/// <summary>The overview (<c>GET /api/overview</c> and the live stream's <c>overview</c>): worker counts from the cluster state, task counts and throughput from the history.</summary>
+/// <summary>The overview (<c>GET /api/overview</c> and the live stream's <c>overview</c>): worker counts (<see cref="WorkerList"/>), task counts and throughput from the history.</summary>
 internal static class OverviewBuilder
 {
     public const int DefaultMinutes = 15;
     public const int MaxMinutes = 24 * 60;
 
-    public static async Task<OverviewView> BuildAsync(DashboardServices dashboard, int minutes, CancellationToken cancellationToken)
+    /// <param name="dashboard">The dashboard.</param>
+    /// <param name="minutes">The throughput window.</param>
+    /// <param name="workers">The workers, when the caller listed them already (the live stream); else listed here.</param>
+    /// <param name="cancellationToken">Stops the queries.</param>
+    public static async Task<OverviewView> BuildAsync(DashboardServices dashboard, int minutes, IReadOnlyList<WorkerView>? workers, CancellationToken cancellationToken)
     {
-        var workers = dashboard.State.Snapshot().Workers;
-        var online = workers.Where(w => w.IsOnline).ToList();
+        workers ??= await WorkerList.ListAsync(dashboard, cancellationToken).ConfigureAwait(false);
+        var online = workers.Where(w => w.Online).ToList();
         var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
         var counts = await history.CountByStateAsync(cancellationToken).ConfigureAwait(false);
         var buckets = await history.GetThroughputAsync(minutes, cancellationToken).ConfigureAwait(false);

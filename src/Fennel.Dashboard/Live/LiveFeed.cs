@@ -146,8 +146,9 @@ internal sealed class LiveFeed : IDisposable
         var history = await _dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
         // The version first: a client that sees it grow and asks for the tasks gets at least what it counted.
         var version = history.TaskEventsApplied;
-        var overview = await OverviewBuilder.BuildAsync(_dashboard, OverviewBuilder.DefaultMinutes, cancellationToken).ConfigureAwait(false);
-        var snapshot = new LiveSnapshotView(overview, [.. _dashboard.State.Snapshot().Workers.Select(WorkerView.From)], version, _dashboard.Time.GetUtcNow());
+        var workers = await WorkerList.ListAsync(_dashboard, cancellationToken).ConfigureAwait(false);
+        var overview = await OverviewBuilder.BuildAsync(_dashboard, OverviewBuilder.DefaultMinutes, workers, cancellationToken).ConfigureAwait(false);
+        var snapshot = new LiveSnapshotView(overview, workers, version, _dashboard.Time.GetUtcNow());
         // JSON never holds a raw line break (they are escaped in strings), so one data line carries it all.
         var json = JsonSerializer.SerializeToUtf8Bytes(snapshot, ApiJson.Options);
         return [.. "event: snapshot\ndata: "u8, .. json, .. "\n\n"u8];
