@@ -99,7 +99,11 @@ public class ApiTests
         Assert.True((await WorkerAsync(admin, "b@test"))!["online"]!.GetValue<bool>());
         Assert.False(b.Completion.IsCompleted);
 
-        var audit = Assert.Single((await GetJsonAsync(viewer, "api/audit"))["records"]!.AsArray())!;
+        var records = (await GetJsonAsync(viewer, "api/audit"))["records"]!.AsArray();
+        Assert.Equal(2, records.Count);
+        Assert.Equal("viewer", records[1]!["user"]!.GetValue<string>()); // the refused attempt, older
+        Assert.StartsWith("refused:", records[1]!["outcome"]!.GetValue<string>(), StringComparison.Ordinal);
+        var audit = records[0]!;
         Assert.Equal("admin", audit["user"]!.GetValue<string>());
         Assert.Equal("shutdown", audit["action"]!.GetValue<string>());
         Assert.Equal("a@test", Assert.Single(audit["targets"]!.AsArray())!.GetValue<string>());

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.NetworkInformation;
@@ -99,6 +100,12 @@ public class SecurityTests
         Assert.DoesNotContain(host.Log.Records, r => r.EventId == 8000 && r.Message.Contains("viewer", StringComparison.Ordinal));
         Assert.Single(host.Log.Records, r => r.EventId == 8000);
         Assert.Equal(4, host.Log.Records.Count(r => r.EventId == 8003));
+        // The refused attempts are in the audit too, with who and why.
+        var refused = JsonNode.Parse(await client.GetStringAsync("api/audit"))!["records"]!.AsArray()
+            .Where(r => r!["outcome"]!.GetValue<string>().StartsWith("refused:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, refused.Count);
+        Assert.Contains(refused, r => r!["outcome"]!.GetValue<string>().Contains("anti-forgery", StringComparison.Ordinal) && r["user"]!.GetValue<string>() == "admin");
+        Assert.Contains(refused, r => r!["outcome"]!.GetValue<string>().Contains("evil.example", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -141,6 +148,15 @@ public class SecurityTests
             Assert.True(post.StatusCode == HttpStatusCode.Forbidden, $"POST {path}: {post.StatusCode}");
         }
         Assert.DoesNotContain(host.Log.Records, r => r.EventId == 8000);
+        // Each refusal is logged (8003) and audited: who tried what.
+        Assert.Equal(Actions.Length, host.Log.Records.Count(r => r.EventId == 8003));
+        var audit = JsonNode.Parse(await viewer.GetStringAsync("api/audit"))!["records"]!.AsArray();
+        Assert.Equal(Actions.Length, audit.Count);
+        Assert.All(audit, r =>
+        {
+            Assert.Equal("viewer", r!["user"]!.GetValue<string>());
+            Assert.StartsWith("refused: this user may only look", r["outcome"]!.GetValue<string>(), StringComparison.Ordinal);
+        });
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Fennel.Control;
 using Fennel.Dashboard.Hosting;
 using Fennel.Dashboard.Security;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -59,7 +60,8 @@ internal static class WorkerActions
     /// </summary>
     internal static RouteHandlerBuilder MapPost(RouteGroupBuilder api, string pattern, Delegate handler)
     {
-        var post = api.MapPost(pattern, handler).RequireAuthorization(DashboardPolicies.Control).AddEndpointFilter(RequireAntiforgeryAsync);
+        // The role is checked here rather than by the authorization middleware, so a refused attempt is audited too.
+        var post = api.MapPost(pattern, handler).AddEndpointFilter(RequireAdministratorAndAntiforgeryAsync);
         api.MapMethods(pattern, OtherMethods, (HttpContext context) =>
         {
             context.Response.Headers.Allow = HttpMethods.Post;
@@ -68,13 +70,21 @@ internal static class WorkerActions
         return post;
     }
 
-    /// <summary>Cross-site request forgery: a same-origin request carrying the anti-forgery token of <c>GET /api/csrf</c>.</summary>
-    private static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    /// <summary>
+    /// An administrator (not a read-only user: 403), and no cross-site request forgery: a same-origin request carrying the
+    /// anti-forgery token of <c>GET /api/csrf</c> (403). A refusal is logged (8003) and audited.
+    /// </summary>
+    private static async ValueTask<object?> RequireAdministratorAndAntiforgeryAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         var request = context.Request;
         string? refusal = null;
-        if (request.Headers.Origin is [{ } origin, ..] &&
+        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
+        if (!(await authorization.AuthorizeAsync(context.User, DashboardPolicies.Control).ConfigureAwait(false)).Succeeded)
+        {
+            refusal = "this user may only look (read-only)";
+        }
+        else if (request.Headers.Origin is [{ } origin, ..] &&
             !string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase))
         {
             refusal = $"cross-origin request from {origin}";
@@ -93,9 +103,14 @@ internal static class WorkerActions
         }
         if (refusal is null) return await next(invocation).ConfigureAwait(false);
         var logger = context.RequestServices.GetRequiredService<ILogger<DashboardServices>>();
-        Log.ControlRefused(logger, request.Path, context.User.Identity?.Name ?? "?", refusal);
-        return HttpResults.Json(new ErrorView($"Refused: {refusal}. Send the token from GET api/csrf in its header, from the dashboard's own origin."),
-            ApiJson.Options, statusCode: StatusCodes.Status403Forbidden);
+        var user = context.User.Identity?.Name ?? "?";
+        Log.ControlRefused(logger, request.Path, user, refusal);
+        var dashboard = context.RequestServices.GetRequiredService<DashboardServices>();
+        dashboard.Audit.Add(new AuditRecord(dashboard.Time.GetUtcNow(), user, ConnectionAddress.Of(context)?.ToString(), request.Path, [], "{}", "refused: " + refusal));
+        var advice = refusal.StartsWith("this user", StringComparison.Ordinal)
+            ? "Sign in as a user who may act."
+            : "Send the token from GET api/csrf in its header, from the dashboard's own origin.";
+        return HttpResults.Json(new ErrorView($"Refused: {refusal}. {advice}"), ApiJson.Options, statusCode: StatusCodes.Status403Forbidden);
     }
 
     private static async Task<IResult> RunAsync(string action, HttpContext context, DashboardServices dashboard, ILogger logger,
