@@ -21,6 +21,7 @@ internal static class DashboardApi
     {
         var api = group.MapGroup("/api");
         api.MapGet("/csrf", GetToken);
+        api.MapGet("/me", SessionApi.GetMeAsync);
         api.MapGet("/workers", GetWorkers);
         api.MapGet("/workers/{node}", GetWorkerAsync);
         api.MapGet("/overview", GetOverviewAsync);

@@ -48,7 +48,8 @@ public static class FennelDashboardExtensions
     }
 
     /// <summary>
-    /// Maps the dashboard under <paramref name="prefix"/>: the JSON API at <c>{prefix}/api/...</c>. Every route needs a
+    /// Maps the dashboard under <paramref name="prefix"/>: the web pages at <c>{prefix}/</c> and the JSON API at
+    /// <c>{prefix}/api/...</c>. Every route needs a
     /// dashboard user (401 otherwise); add the host's own requirements to the returned group
     /// (<c>.RequireAuthorization("ops")</c>) and both apply.
     /// </summary>
@@ -64,7 +65,7 @@ public static class FennelDashboardExtensions
         var normalized = "/" + prefix.Trim('/');
         dashboard.AddPrefix(normalized == "/" ? PathString.Empty : new PathString(normalized));
         var group = endpoints.MapGroup(normalized).RequireAuthorization(DashboardPolicies.View);
-        group.MapGet("/", () => DashboardApi.Json(new { name = "Fennel dashboard", api = "api/" }));
+        DashboardPages.Map(group);
         DashboardApi.Map(group);
         // Every other path under the prefix: 404 for a signed-in user, 401 for anyone else (not the host's fallback).
         group.Map("/{**rest}", () => HttpResults.Json(new ErrorView("Not found."), ApiJson.Options, statusCode: StatusCodes.Status404NotFound));
