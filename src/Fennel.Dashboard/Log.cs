@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Fennel.Dashboard;
 
 // Fennel.Dashboard's log events: 8000–8049 (8000–8019 security and audit, 8020–8022 the state feed and API,
-// 8023–8027 the task history in History/HistoryLog.cs; the next free id is 8028).
+// 8023–8027 the task history in History/HistoryLog.cs, 8028–8034 dead letters, queues and re-sends; the next free id is 8035).
 internal static partial class Log
 {
     [LoggerMessage(8000, LogLevel.Information, "Dashboard control action {Action} by {User} from {Address} for {Targets} with {Arguments}: {Outcome}")]
@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(8022, LogLevel.Warning, "Dashboard could not read the depth of queue {Queue}: {Reason}")]
     public static partial void QueueDepthFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(8028, LogLevel.Warning, "Dashboard requeue of all dead letters stopped at a bound after requeuing {Count}: more may remain; ask again to go on")]
+    public static partial void RequeueAllBounded(ILogger logger, int count);
 }

@@ -30,6 +30,7 @@ internal static class DashboardApi
         api.MapGet("/queues", GetQueuesAsync);
         api.MapGet("/audit", GetAudit);
         WorkerActions.Map(api);
+        DeadLetterApi.Map(api);
     }
 
     private static IResult GetToken(HttpContext context, IAntiforgery antiforgery)

@@ -53,7 +53,11 @@ internal static class WorkerActions
         MapPost(api, "/tasks/{id}/revoke", RevokeAsync);
     }
 
-    private static void MapPost(RouteGroupBuilder api, string pattern, Delegate handler)
+    /// <summary>
+    /// Maps a state-changing endpoint: POST only (405 with <c>Allow: POST</c> otherwise), administrators only, anti-forgery
+    /// checked. The handler audits what it did (<see cref="Audit"/>).
+    /// </summary>
+    internal static void MapPost(RouteGroupBuilder api, string pattern, Delegate handler)
     {
         api.MapPost(pattern, handler).RequireAuthorization(DashboardPolicies.Control).AddEndpointFilter(RequireAntiforgeryAsync);
         api.MapMethods(pattern, OtherMethods, (HttpContext context) =>
@@ -158,7 +162,8 @@ internal static class WorkerActions
         return DashboardApi.Json(new { task_id = id, terminate, status = "sent" });
     }
 
-    private static void Audit(HttpContext context, DashboardServices dashboard, ILogger logger, string action, IReadOnlyList<string> targets,
+    /// <summary>Writes an action to the audit trail and the log: who (the signed-in user and address), what, to whom, with what outcome.</summary>
+    internal static void Audit(HttpContext context, DashboardServices dashboard, ILogger logger, string action, IReadOnlyList<string> targets,
         string arguments, string outcome)
     {
         var user = context.User.Identity?.Name ?? "?";
