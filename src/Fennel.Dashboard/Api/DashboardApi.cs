@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Fennel.Control;
 using Fennel.Dashboard.Hosting;
 using Microsoft.AspNetCore.Antiforgery;
@@ -14,9 +13,6 @@ namespace Fennel.Dashboard.Api;
 /// <summary>The JSON API's reading side: workers, tasks, queues, the audit log and the anti-forgery token.</summary>
 internal static class DashboardApi
 {
-    private const int DefaultOverviewMinutes = 15;
-    private const int MaxOverviewMinutes = 24 * 60;
-
     public static void Map(RouteGroupBuilder group)
     {
         var api = group.MapGroup("/api");
@@ -81,56 +77,20 @@ internal static class DashboardApi
     {
         var query = context.Request.Query;
         if (query.Keys.FirstOrDefault(k => k != "minutes") is { } unknown) return BadRequest($"Unknown parameter '{unknown}'; the only parameter is minutes.");
-        var minutes = DefaultOverviewMinutes;
+        var minutes = OverviewBuilder.DefaultMinutes;
         if (query.TryGetValue("minutes", out var text) && (text.Count != 1
             || !int.TryParse(text[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out minutes)
-            || minutes is < 1 or > MaxOverviewMinutes))
+            || minutes is < 1 or > OverviewBuilder.MaxMinutes))
         {
-            return BadRequest($"'minutes' must be given once, as a whole number from 1 to {MaxOverviewMinutes}.");
+            return BadRequest($"'minutes' must be given once, as a whole number from 1 to {OverviewBuilder.MaxMinutes}.");
         }
 
-        var workers = dashboard.State.Snapshot().Workers;
-        var online = workers.Where(w => w.IsOnline).ToList();
-        var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var counts = await history.CountByStateAsync(cancellationToken).ConfigureAwait(false);
-        var buckets = await history.GetThroughputAsync(minutes, cancellationToken).ConfigureAwait(false);
-
-        // Every minute of the window, oldest first, zeros included: a chart needs no gaps filled in.
-        var current = dashboard.Time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000 * 60_000;
-        var byMinute = buckets.GroupBy(b => b.Minute.ToUnixTimeMilliseconds()).ToDictionary(g => g.Key, g => g.ToList());
-        var perMinute = new List<MinuteView>(minutes);
-        for (var i = minutes - 1; i >= 0; i--)
-        {
-            var minute = current - (i * 60_000L);
-            var states = byMinute.TryGetValue(minute, out var list)
-                ? new SortedDictionary<string, long>(list.ToDictionary(b => b.State, b => b.Count, StringComparer.Ordinal), StringComparer.Ordinal)
-                : new SortedDictionary<string, long>(StringComparer.Ordinal);
-            perMinute.Add(new MinuteView(DateTimeOffset.FromUnixTimeMilliseconds(minute), states.Values.Sum(), states));
-        }
-        return Json(new OverviewView(
-            new WorkerCountsView(online.Count, workers.Count - online.Count),
-            new TaskCountsView(online.Sum(w => (long)(w.Active ?? 0)), counts.Values.Sum(),
-                new SortedDictionary<string, long>(counts.ToDictionary(), StringComparer.Ordinal)),
-            new ThroughputView(minutes, perMinute)));
+        return Json(await OverviewBuilder.BuildAsync(dashboard, minutes, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<IResult> GetQueuesAsync(DashboardServices dashboard, ILogger<DashboardServices> logger, CancellationToken cancellationToken)
     {
-        var replies = await dashboard.App.Client.Control.RequestAsync("active_queues", [],
-            new ControlRequestOptions { Timeout = dashboard.Options.ControlTimeout }, cancellationToken).ConfigureAwait(false);
-        var consumers = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
-        foreach (var reply in replies)
-        {
-            if (reply.Payload is not JsonArray queues) continue;
-            foreach (var queue in queues)
-            {
-                if (queue?["name"] is JsonValue value && value.TryGetValue<string>(out var name))
-                {
-                    if (!consumers.TryGetValue(name, out var nodes)) consumers[name] = nodes = new SortedSet<string>(StringComparer.Ordinal);
-                    nodes.Add(reply.Node);
-                }
-            }
-        }
+        var consumers = await QueueConsumers.AskAsync(dashboard, cancellationToken).ConfigureAwait(false);
         var views = new List<QueueView>();
         foreach (var (name, nodes) in consumers)
         {

@@ -26,6 +26,7 @@ public sealed partial class TaskHistoryStore : IAsyncDisposable
     private readonly ITimer _trimTimer;
     private Task _loop = Task.CompletedTask;
     private int _disposed;
+    private long _taskEventsApplied;
 
     private TaskHistoryStore(TaskHistoryOptions options, TimeProvider time, ILogger logger, SqliteConnection writer, string connectionString)
     {
@@ -41,6 +42,12 @@ public sealed partial class TaskHistoryStore : IAsyncDisposable
         });
         _trimTimer = time.CreateTimer(_ => _inbox.Writer.TryWrite(Work.TrimRequest), null, options.TrimInterval, options.TrimInterval);
     }
+
+    /// <summary>
+    /// How many task events the writer has applied (committed) since the store was opened: it grows whenever what the task
+    /// queries answer may have changed, so a reader can tell when to ask again (the live stream's <c>tasks_version</c>).
+    /// </summary>
+    public long TaskEventsApplied => Interlocked.Read(ref _taskEventsApplied);
 
     /// <summary>The options in effect (a copy; changing it changes nothing).</summary>
     public TaskHistoryOptions Options => _options.Clone();
@@ -159,6 +166,7 @@ public sealed partial class TaskHistoryStore : IAsyncDisposable
                 try
                 {
                     await WriteBatchAsync(batch).ConfigureAwait(false);
+                    Interlocked.Add(ref _taskEventsApplied, batch.Count(e => e.Type.StartsWith("task-", StringComparison.Ordinal)));
                 }
 #pragma warning disable CA1031 // One bad batch must not stop the history; it is logged with its size.
                 catch (Exception ex)

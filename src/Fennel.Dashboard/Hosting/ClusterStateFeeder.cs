@@ -1,5 +1,6 @@
 using Fennel.Control;
 using Fennel.Dashboard.History;
+using Fennel.Dashboard.Metrics;
 using Fennel.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,10 +9,10 @@ namespace Fennel.Dashboard.Hosting;
 
 /// <summary>
 /// Keeps the dashboard's cluster state and task history fed: opens the history when the host starts, subscribes once to
-/// every Celery event and gives each to both, then pings so the workers already running show before their next
+/// every Celery event and gives each to both (and to the task metrics), then pings so the workers already running show before their next
 /// heartbeat. On stop it unsubscribes, then disposes the history (writing what is waiting).
 /// </summary>
-internal sealed class ClusterStateFeeder(DashboardServices dashboard, ILogger<ClusterStateFeeder> logger, ILoggerFactory loggers) : BackgroundService
+internal sealed class ClusterStateFeeder(DashboardServices dashboard, TaskMetrics metrics, ILogger<ClusterStateFeeder> logger, ILoggerFactory loggers) : BackgroundService
 {
     /// <summary>The heartbeat interval assumed for a node known only from its pong (Celery's and Fennel's default).</summary>
     private const double PingFreq = 2.0;
@@ -57,6 +58,7 @@ internal sealed class ClusterStateFeeder(DashboardServices dashboard, ILogger<Cl
             subscription = await dashboard.App.Client.SubscribeEventsAsync(async e =>
             {
                 dashboard.State.Apply(e);
+                metrics.Apply(e, dashboard.State);
                 await history.AppendAsync([e], stoppingToken).ConfigureAwait(false);
             }, "#", stoppingToken).ConfigureAwait(false);
         }

@@ -2,6 +2,8 @@ using Fennel;
 using Fennel.Dashboard;
 using Fennel.Dashboard.Api;
 using Fennel.Dashboard.Hosting;
+using Fennel.Dashboard.Live;
+using Fennel.Dashboard.Metrics;
 using Fennel.Dashboard.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -9,6 +11,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 using HttpResults = Microsoft.AspNetCore.Http.Results;
 
@@ -37,6 +40,8 @@ public static class FennelDashboardExtensions
         options.Validate();
         services.AddSingleton(sp => new DashboardServices(app, options, sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<IStartupFilter, SecurityHeadersStartupFilter>();
+        services.AddSingleton(sp => new TaskMetrics(options.Metrics.MaxTaskNames, sp.GetRequiredService<ILoggerFactory>().CreateLogger<TaskMetrics>()));
+        services.AddSingleton<LiveFeed>();
         services.AddHostedService<ClusterStateFeeder>();
         services.AddAntiforgery();
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(DashboardPolicies.Scheme, null);
@@ -48,10 +53,12 @@ public static class FennelDashboardExtensions
     }
 
     /// <summary>
-    /// Maps the dashboard under <paramref name="prefix"/>: the web pages at <c>{prefix}/</c> and the JSON API at
-    /// <c>{prefix}/api/...</c>. Every route needs a
+    /// Maps the dashboard under <paramref name="prefix"/>: the web pages at <c>{prefix}/</c>, the JSON API at
+    /// <c>{prefix}/api/...</c>, the live stream at <c>{prefix}/api/live</c> and Prometheus metrics at
+    /// <c>{prefix}/metrics</c>. Every route needs a
     /// dashboard user (401 otherwise); add the host's own requirements to the returned group
-    /// (<c>.RequireAuthorization("ops")</c>) and both apply.
+    /// (<c>.RequireAuthorization("ops")</c>) and both apply — except on <c>/metrics</c> when
+    /// <see cref="FennelDashboardMetricsOptions.Access"/> is a bearer token or public, which answers to that alone.
     /// </summary>
     /// <param name="endpoints">The app's endpoints (a <c>WebApplication</c>).</param>
     /// <param name="prefix">Where: <c>/fennel</c>, or <c>/</c> for a dashboard of its own.</param>
@@ -67,6 +74,9 @@ public static class FennelDashboardExtensions
         var group = endpoints.MapGroup(normalized).RequireAuthorization(DashboardPolicies.View);
         DashboardPages.Map(group);
         DashboardApi.Map(group);
+        LiveStream.Map(group);
+        MetricsEndpoint.Map(group, dashboard, endpoints.ServiceProvider.GetRequiredService<TaskMetrics>(), normalized,
+            endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<TaskMetrics>());
         // Every other path under the prefix: 404 for a signed-in user, 401 for anyone else (not the host's fallback).
         group.Map("/{**rest}", () => HttpResults.Json(new ErrorView("Not found."), ApiJson.Options, statusCode: StatusCodes.Status404NotFound));
         return group;

@@ -34,6 +34,12 @@ public sealed class FennelDashboardOptions
     /// </summary>
     public TaskHistoryOptions History { get; set; } = new();
 
+    /// <summary>How often the live stream (<c>GET /api/live</c>) sends a snapshot. <value>Default: 1 second.</value></summary>
+    public TimeSpan LiveInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The Prometheus endpoint (<c>GET {prefix}/metrics</c>): who may read it, how many task names it keeps. <value>Default: the dashboard's users, 1000 names.</value></summary>
+    public FennelDashboardMetricsOptions Metrics { get; set; } = new();
+
     /// <summary>The realm named in <c>WWW-Authenticate</c>. <value>Default: <c>Fennel</c>.</value></summary>
     public string Realm { get; set; } = "Fennel";
 
@@ -46,6 +52,9 @@ public sealed class FennelDashboardOptions
         if (ControlTimeout <= TimeSpan.Zero) throw new FennelConfigurationException("Dashboard ControlTimeout must be positive.");
         if (AuditCapacity < 0) throw new FennelConfigurationException("Dashboard AuditCapacity cannot be negative.");
         if (string.IsNullOrWhiteSpace(Realm) || Realm.Contains('"', StringComparison.Ordinal)) throw new FennelConfigurationException("Dashboard Realm must be non-empty, without quotes.");
+        if (LiveInterval < TimeSpan.FromMilliseconds(50) || LiveInterval > TimeSpan.FromMinutes(1)) throw new FennelConfigurationException($"Dashboard LiveInterval must be from 50 ms to 1 minute (was {LiveInterval}).");
+        if (Metrics is null) throw new FennelConfigurationException("Dashboard Metrics cannot be null.");
+        Metrics.Validate();
         ClusterState.Validate();
         if (History is null) throw new FennelConfigurationException("Dashboard History cannot be null.");
         History.Validate();
