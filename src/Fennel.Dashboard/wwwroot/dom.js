@@ -86,7 +86,7 @@ export function facts(pairs, testid) {
   const dl = h('dl', { class: 'facts', testid });
   for (const [label, value] of pairs) {
     if (value == null || value === '') continue;
-    dl.append(h('dt', {}, label), h('dd', {}, value));
+    dl.append(h('dt', {}, label), h('dd', { dataset: { fact: label } }, value));
   }
   return dl;
 }

@@ -224,6 +224,36 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
     }
 
     [Fact]
+    public async Task The_worker_page_shows_the_pool_and_queues_and_grows_the_pool_of_that_node_alone()
+    {
+        await using var app = TestApps.Create();
+        await using var a = await StartWorkerAsync(app, "a@test");
+        await using var b = await StartWorkerAsync(app, "b@test");
+        await using var host = await DashboardHost.StartAsync(app, Users);
+        await using var session = await BrowserSession.OpenAsync(browser, host, "admin", "right");
+        var page = session.Page;
+
+        await page.GotoAsync(host.Address + "#/workers");
+        await Row(page, "a@test").GetByTestId("worker-link").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/workers/a%40test$"));
+        await Expect(page.GetByTestId("worker-title")).ToContainTextAsync("a@test");
+        await Expect(page.GetByTestId("worker-status")).ToContainTextAsync("online");
+        await Expect(page.Locator("[data-testid=worker-pool] dd[data-fact=Concurrency]")).ToHaveTextAsync("2");
+        await Expect(page.GetByTestId("worker-queues")).ToContainTextAsync("celery");
+
+        await page.GetByTestId("action-n").FillAsync("3");
+        await page.GetByTestId("action-pool_grow").ClickAsync();
+        var dialog = page.GetByTestId("confirm-dialog");
+        await Expect(dialog.GetByTestId("confirm-title")).ToHaveTextAsync("Grow the pool (n = 3) of 1 worker");
+        await Expect(dialog.GetByTestId("confirm-target")).ToHaveTextAsync(["a@test"]);
+        await dialog.GetByTestId("confirm-ok").ClickAsync();
+        await Expect(page.Locator("[data-testid=action-result][data-node='a@test'][data-status=ok]")).ToHaveCountAsync(1);
+        Assert.Equal(5, a.Concurrency);
+        Assert.Equal(2, b.Concurrency);
+        session.AssertNoPageErrors();
+    }
+
+    [Fact]
     public async Task A_read_only_user_sees_everything_with_the_actions_disabled()
     {
         await using var app = TestApps.Create();
@@ -262,6 +292,7 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         await Expect(page.GetByTestId("ov-online")).ToHaveTextAsync("3");
         await Expect(page.GetByTestId("ov-state-failure")).ToHaveTextAsync("1");
         await Expect(page.GetByTestId("ov-state-success")).ToHaveTextAsync("12");
+        await Expect(page.GetByTestId("ov-queues-table")).ToContainTextAsync("celery");
         var overview = await session.ScreenshotAsync("dashboard-overview.png");
 
         await page.GetByTestId("nav-workers").ClickAsync();

@@ -55,7 +55,7 @@ export function render(main) {
       if (gone) return;
       const list = r.queues || [];
       replace(queues, list.length
-        ? h('table', { class: 'grid' }, h('tbody', {}, list.map(x => h('tr', {},
+        ? h('table', { class: 'grid', testid: 'ov-queues-table' }, h('tbody', {}, list.map(x => h('tr', {},
           h('td', {}, x.name), h('td', { class: 'num' }, x.messages ?? '?'), h('td', { class: 'muted' }, `${(x.consumers || []).length} consumer(s)`)))))
         : h('p', { class: 'muted' }, 'No queue known.'));
     } catch (e) {
