@@ -30,7 +30,9 @@ export function render(main) {
     if (!await confirmAction(title, 'Each message goes back to the queue it came from, its delivery count reset.', targets.map(label), 'Requeue')) return;
     try {
       const r = await post('api/dead-letters/requeue', ids ? { ids } : { all: true });
-      replace(outcome, message('ok', `Requeued ${r.requeued}${r.missing?.length ? `; no longer there: ${r.missing.join(', ')}` : ''}.`, 'dl-requeued'));
+      const missing = r.missing?.length ? `; no longer there: ${r.missing.join(', ')}` : '';
+      const bound = r.stopped_at_bound ? ' It stopped at its bound: requeue all again for the rest.' : '';
+      replace(outcome, message('ok', `Requeued ${r.requeued}${missing}.${bound}`, 'dl-requeued'));
       selected.clear();
       load();
     } catch (e) {
