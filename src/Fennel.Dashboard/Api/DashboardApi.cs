@@ -20,6 +20,7 @@ internal static class DashboardApi
         api.MapGet("/me", SessionApi.GetMeAsync);
         api.MapGet("/workers", GetWorkers);
         api.MapGet("/workers/{node}", GetWorkerAsync);
+        WorkerInspection.Map(api);
         api.MapGet("/overview", GetOverviewAsync);
         api.MapGet("/tasks", GetTasksAsync);
         api.MapGet("/tasks/{id}", GetTaskAsync);

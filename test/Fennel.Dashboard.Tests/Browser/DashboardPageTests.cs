@@ -224,11 +224,24 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
     }
 
     [Fact]
-    public async Task The_worker_page_shows_the_pool_and_queues_and_grows_the_pool_of_that_node_alone()
+    public async Task The_worker_page_shows_the_pool_queues_running_and_registered_tasks_and_grows_the_pool_of_that_node_alone()
     {
         await using var app = TestApps.Create();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var wait = app.Task<int, int>("tasks.wait", async (int n) =>
+        {
+            await gate.Task;
+            return n;
+        });
         await using var a = await StartWorkerAsync(app, "a@test");
-        await using var b = await StartWorkerAsync(app, "b@test");
+        // b consumes another queue, so the task sent below runs on a.
+        await using var b = app.CreateWorker(o =>
+        {
+            o.NodeName = "b@test";
+            o.TaskEvents = true;
+            o.Queues = ["other"];
+        });
+        await b.StartAsync();
         await using var host = await DashboardHost.StartAsync(app, Users);
         await using var session = await BrowserSession.OpenAsync(browser, host, "admin", "right");
         var page = session.Page;
@@ -240,6 +253,11 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         await Expect(page.GetByTestId("worker-status")).ToContainTextAsync("online");
         await Expect(page.Locator("[data-testid=worker-pool] dd[data-fact=Concurrency]")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("worker-queues")).ToContainTextAsync("celery");
+        await Expect(page.GetByTestId("worker-registered")).ToContainTextAsync("tasks.wait");
+
+        // A task it runs shows among its active ones (the page asks again when the history changes).
+        var running = await wait.DelayAsync(1);
+        await Expect(page.GetByTestId("worker-active-row").Filter(new() { HasText = running.Id })).ToHaveCountAsync(1);
 
         await page.GetByTestId("action-n").FillAsync("3");
         await page.GetByTestId("action-pool_grow").ClickAsync();
@@ -250,6 +268,8 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         await Expect(page.Locator("[data-testid=action-result][data-node='a@test'][data-status=ok]")).ToHaveCountAsync(1);
         Assert.Equal(5, a.Concurrency);
         Assert.Equal(2, b.Concurrency);
+        gate.SetResult();
+        Assert.Equal(1, await running.GetAsync(TimeSpan.FromSeconds(30)));
         session.AssertNoPageErrors();
     }
 

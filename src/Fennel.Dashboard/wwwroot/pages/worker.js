@@ -1,7 +1,7 @@
-// One worker: its state from the events, its stats and queues asked live, its running and reserved tasks from the
-// history, and the same actions as the workers page for this node alone.
+// One worker: its state from the events; its stats, queues and the tasks it holds (active, reserved, scheduled,
+// registered) asked live; and the same actions as the workers page for this node alone.
 import { get, q } from '../api.js';
-import { h, replace, facts, fmtAgo, fmtTime, message, stateBadge, taskLink } from '../dom.js';
+import { h, replace, facts, fmtAgo, fmtTime, message, taskLink } from '../dom.js';
 import * as live from '../live.js';
 import { workerActions } from './worker-actions.js';
 import { poolKind } from './workers.js';
@@ -16,7 +16,7 @@ export function render(main, [node]) {
     h('p', { class: 'crumbs' }, h('a', { href: '#/workers' }, 'Workers'), ' / '),
     h('h1', { testid: 'worker-title' }, node, ' ', status),
     info,
-    h('h2', {}, 'Running and reserved tasks'),
+    h('h2', {}, 'Tasks it holds (asked live)'),
     running,
     h('h2', {}, 'Actions'),
     actions.element);
@@ -72,25 +72,41 @@ export function render(main, [node]) {
     }
   }
 
+  const requestsTable = (items, testid, eta) => items.length
+    ? h('table', { class: 'grid', testid },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Name'), eta ? h('th', {}, 'ETA') : null,
+        h('th', {}, eta ? 'Priority' : 'Args'), h('th', {}, eta ? '' : 'Started'))),
+      h('tbody', {}, items.map(item => {
+        const r = eta ? item.request || {} : item;
+        return h('tr', { testid: `${testid}-row` },
+          h('td', {}, r.id ? taskLink(r.id) : ''), h('td', {}, r.name ?? r.type ?? ''), eta ? h('td', {}, fmtTime(item.eta)) : null,
+          h('td', { class: 'mono clip' }, eta ? item.priority ?? '' : [r.args, r.kwargs && r.kwargs !== '{}' ? r.kwargs : null].filter(Boolean).join(' ')),
+          h('td', {}, eta || r.time_start == null ? '' : fmtTime(new Date(r.time_start * 1000).toISOString())));
+      })))
+    : h('p', { class: 'muted' }, 'None.');
+
   async function loadTasks() {
     try {
-      const page = await get(`api/tasks?worker=${q(node)}&states=STARTED,RECEIVED,RETRY&limit=100`);
+      const d = await get(`api/workers/${q(node)}/tasks`);
       if (gone) return;
-      replace(running, page.tasks.length
-        ? h('table', { class: 'grid' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Name'), h('th', {}, 'State'), h('th', {}, 'Args'), h('th', {}, 'Received'), h('th', {}, 'Started'), h('th', {}, 'ETA'))),
-          h('tbody', {}, page.tasks.map(t => h('tr', {},
-            h('td', {}, taskLink(t.id)), h('td', {}, t.name ?? ''), h('td', {}, stateBadge(t.state)), h('td', { class: 'mono clip' }, t.args ?? ''),
-            h('td', {}, fmtTime(t.received_at)), h('td', {}, fmtTime(t.started_at)), h('td', {}, t.eta ?? '')))))
-        : h('p', { class: 'muted' }, 'None in the history (tasks show from workers that send task events).'),
-        page.total > page.tasks.length ? h('p', { class: 'muted' }, `${page.total} in all; the first ${page.tasks.length} shown.`) : null);
+      const list = x => (Array.isArray(x) ? x : []);
+      replace(running,
+        d.answered ? null : message('error', 'The worker did not answer (offline, or busy beyond the timeout).'),
+        h('h3', {}, `Active (${list(d.active).length})`), requestsTable(list(d.active), 'worker-active'),
+        h('h3', {}, `Reserved (${list(d.reserved).length})`), requestsTable(list(d.reserved), 'worker-reserved'),
+        h('h3', {}, `Scheduled (${list(d.scheduled).length})`), requestsTable(list(d.scheduled), 'worker-scheduled', true),
+        h('h3', {}, `Registered tasks (${list(d.registered).length})`),
+        list(d.registered).length
+          ? h('ul', { class: 'plain mono', testid: 'worker-registered' }, list(d.registered).map(n => h('li', {}, String(n))))
+          : h('p', { class: 'muted' }, d.answered ? 'None.' : 'Unknown.'),
+        h('p', {}, h('a', { href: `#/tasks?worker=${q(node)}` }, 'Every task of this worker in the history')));
     } catch (e) {
-      if (!gone) replace(running, message('error', e.message));
+      if (!gone) replace(running, message('error', e.message, 'worker-tasks-error'));
     }
   }
 
   load();
   loadTasks();
-  const stopTasks = live.onTasksChanged(loadTasks);
+  const stopTasks = live.onTasksChanged(loadTasks, 5000);
   return () => { gone = true; unsubscribe(); stopTasks(); };
 }
