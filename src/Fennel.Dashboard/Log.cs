@@ -29,4 +29,13 @@ internal static partial class Log
 
     [LoggerMessage(8028, LogLevel.Warning, "Dashboard requeue of all dead letters stopped at a bound after requeuing {Count}: more may remain; ask again to go on")]
     public static partial void RequeueAllBounded(ILogger logger, int count);
+
+    [LoggerMessage(8029, LogLevel.Warning, "Dashboard could not purge queue {Queue}: {Reason}")]
+    public static partial void QueuePurgeFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(8030, LogLevel.Warning, "Dashboard could not count the dead letters per queue: {Reason}")]
+    public static partial void DeadLetterCountFailed(ILogger logger, string reason);
+
+    [LoggerMessage(8031, LogLevel.Warning, "Dashboard {Method} {Path} failed at the broker: {Reason}")]
+    public static partial void BrokerFailed(ILogger logger, string method, string path, string reason);
 }

@@ -6,9 +6,10 @@ namespace Fennel.Dashboard.Tests;
 /// <summary>The dead-letter, queue and re-send endpoints keep the dashboard's rules: 401, 405, 403 read-only, 403 without the token.</summary>
 public class ApiActionSecurityTests
 {
-    private static readonly string[] Reads = ["api/dead-letters", "api/dead-letters/some-id"];
+    private static readonly string[] Reads = ["api/dead-letters", "api/dead-letters/some-id", "api/queues"];
 
-    private static readonly string[] Actions = ["api/dead-letters/requeue", "api/dead-letters/purge"];
+    private static readonly string[] Actions =
+        ["api/dead-letters/requeue", "api/dead-letters/purge", "api/queues/celery/purge", "api/tasks/some-id/resend"];
 
     [Fact]
     public async Task The_new_routes_without_credentials_are_401()

@@ -156,6 +156,45 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
     }
 
     [Fact]
+    public async Task A_dead_letter_with_sensitive_arguments_shows_its_reprs_but_not_its_body()
+    {
+        await using var app = CreateApp("memory://" + Guid.NewGuid().ToString("N"));
+        app.Task<string, string, string>("tasks.login", (string user, string password) => user,
+            new Fennel.Tasks.TaskOptions { SensitiveArguments = ["password"] });
+        await using var worker = app.CreateWorker(o => o.NodeName = "dl@test");
+        await worker.StartAsync();
+        await using var host = await DashboardHost.StartAsync(app, Users);
+        using var viewer = host.Client("viewer", "look");
+
+        // One argument too many: the worker dead-letters it (bad arguments) with the password inside.
+        await app.Client.SendTaskAsync("tasks.login", ["ann", "hunter2", "extra"]);
+        await TestApps.WaitUntilAsync(async () => (await DeadLettersAsync(viewer)).Count == 1, "the dead letter", Wait);
+        var listed = Assert.Single(await DeadLettersAsync(viewer))!;
+        Assert.Contains("'***'", listed["args"]!.GetValue<string>(), StringComparison.Ordinal);
+        using var raw = await viewer.GetAsync("api/dead-letters/" + listed["id"]!.GetValue<string>());
+        var text = await raw.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        Assert.DoesNotContain("hunter2", text, StringComparison.Ordinal);
+        var detail = JsonNode.Parse(text)!;
+        Assert.True(detail.AsObject().ContainsKey("body") && detail["body"] is null);
+        Assert.Contains("sensitive", detail["body_hidden"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("tasks.login", detail["headers"]!["task"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_broker_that_cannot_be_reached_is_502_with_its_message_not_a_bare_500()
+    {
+        // Nothing listens on port 1: every call to the broker fails with Fennel's error.
+        await using var app = CreateApp("redis://127.0.0.1:1/0");
+        await using var host = await DashboardHost.StartAsync(app, Users);
+        using var admin = host.Client("admin", "right");
+        using var response = await admin.GetAsync("api/dead-letters");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.StartsWith("The broker failed: ", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(host.Log.Records, r => r.EventId == 8031);
+    }
+
+    [Fact]
     public async Task Requeue_wants_ids_or_all_and_names_what_is_wrong()
     {
         await using var app = TestApps.Create();

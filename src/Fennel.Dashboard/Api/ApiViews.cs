@@ -56,6 +56,6 @@ internal sealed record ThroughputView(int Minutes, IReadOnlyList<MinuteView> Per
 
 internal sealed record MinuteView(DateTimeOffset Minute, long Total, IReadOnlyDictionary<string, long> ByState);
 
-internal sealed record QueueView(string Name, long? Messages, IReadOnlyList<string> Consumers, string? Error);
+internal sealed record QueueView(string Name, long? Messages, IReadOnlyList<string> Consumers, long? DeadLetters, string? Error);
 
 internal sealed record ErrorView(string Error);

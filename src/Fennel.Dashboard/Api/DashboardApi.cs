@@ -28,6 +28,8 @@ internal static class DashboardApi
         api.MapGet("/audit", GetAudit);
         WorkerActions.Map(api);
         DeadLetterApi.Map(api);
+        QueueActions.Map(api);
+        TaskActions.Map(api);
     }
 
     private static IResult GetToken(HttpContext context, IAntiforgery antiforgery)
@@ -92,18 +94,35 @@ internal static class DashboardApi
     private static async Task<IResult> GetQueuesAsync(DashboardServices dashboard, ILogger<DashboardServices> logger, CancellationToken cancellationToken)
     {
         var consumers = await QueueConsumers.AskAsync(dashboard, cancellationToken).ConfigureAwait(false);
-        var views = new List<QueueView>();
-        foreach (var (name, nodes) in consumers)
+        // Also the default queue and the queues tasks were sent to (history) or dead-lettered from, consumed or not.
+        var names = new SortedSet<string>(consumers.Keys, StringComparer.Ordinal) { dashboard.App.Options.DefaultQueue };
+        var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
+        names.UnionWith(await history.ListQueuesAsync(cancellationToken).ConfigureAwait(false));
+        IReadOnlyDictionary<string, long>? deadLetters = null;
+        try
         {
+            deadLetters = await DeadLetterApi.CountByQueueAsync(dashboard.App, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FennelException ex)
+        {
+            Log.DeadLetterCountFailed(logger, ex.Message);
+        }
+        if (deadLetters is not null) names.UnionWith(deadLetters.Keys);
+
+        var views = new List<QueueView>();
+        foreach (var name in names)
+        {
+            IReadOnlyList<string> nodes = consumers.TryGetValue(name, out var set) ? [.. set] : [];
+            long? dead = deadLetters is null ? null : deadLetters.GetValueOrDefault(name);
             try
             {
                 var depth = await dashboard.App.Transport.GetQueueLengthAsync(name, cancellationToken).ConfigureAwait(false);
-                views.Add(new QueueView(name, depth, [.. nodes], null));
+                views.Add(new QueueView(name, depth, nodes, dead, null));
             }
             catch (FennelException ex)
             {
                 Log.QueueDepthFailed(logger, name, ex.Message);
-                views.Add(new QueueView(name, null, [.. nodes], ex.Message));
+                views.Add(new QueueView(name, null, nodes, dead, ex.Message));
             }
         }
         return Json(new { queues = views });

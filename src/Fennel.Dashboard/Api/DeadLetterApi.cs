@@ -31,7 +31,9 @@ internal sealed record DeadLetterDetailView(string Id, string Queue, string Reas
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Task,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Args,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Kwargs,
-    int Size, string Body, string? BodyEncoding,
+    int Size,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Body,
+    string? BodyEncoding, string? BodyHidden,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonObject? Headers);
 
 /// <summary>
@@ -40,13 +42,17 @@ internal sealed record DeadLetterDetailView(string Id, string Queue, string Reas
 /// </summary>
 internal static class DeadLetterApi
 {
-    /// <summary>How many dead letters are scanned to find one by id or to count them per queue (the store lists newest first).</summary>
+    /// <summary>How many dead letters are scanned to find one by id (the store lists newest first).</summary>
     internal const int ScanBound = 10_000;
+
+    /// <summary>How many of the newest dead letters <c>GET /api/queues</c> counts per queue (it is read often).</summary>
+    internal const int CountBound = 1000;
 
     /// <summary>The most a requeue of all puts back in one request.</summary>
     internal const int RequeueAllBound = 10_000;
 
     private const int RequeuePage = 500;
+    private const string SensitiveMask = "***";
     private const int DefaultLimit = 100;
     private const int MaxLimit = 1000;
 
@@ -54,10 +60,10 @@ internal static class DeadLetterApi
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/dead-letters", ListAsync);
-        api.MapGet("/dead-letters/{id}", GetAsync);
-        WorkerActions.MapPost(api, "/dead-letters/requeue", RequeueAsync);
-        WorkerActions.MapPost(api, "/dead-letters/purge", PurgeAsync);
+        api.MapGet("/dead-letters", ListAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
+        api.MapGet("/dead-letters/{id}", GetAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
+        WorkerActions.MapPost(api, "/dead-letters/requeue", RequeueAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
+        WorkerActions.MapPost(api, "/dead-letters/purge", PurgeAsync).AddEndpointFilter(BrokerFailure.FilterAsync);
     }
 
     /// <summary>The app's dead-letter store, or null when its broker keeps none.</summary>
@@ -89,19 +95,28 @@ internal static class DeadLetterApi
             return NotFound($"No dead letter '{id}' among the newest {ScanBound}: it was requeued or purged, or the id is wrong.");
         }
         var view = View(letter);
-        string body;
+        string? body = null;
         string? encoding = null;
-        try
+        string? hidden = null;
+        if (view.Args?.Contains(SensitiveMask, StringComparison.Ordinal) == true || view.Kwargs?.Contains(SensitiveMask, StringComparison.Ordinal) == true)
         {
-            body = StrictUtf8.GetString(letter.Body.Span);
+            // The body holds the arguments the reprs hide; the headers (argsrepr, kwargsrepr) show what may be shown.
+            hidden = "The task has sensitive arguments ('***' in its argsrepr or kwargsrepr): its body is not shown.";
         }
-        catch (DecoderFallbackException)
+        else
         {
-            body = Convert.ToBase64String(letter.Body.Span);
-            encoding = "base64";
+            try
+            {
+                body = StrictUtf8.GetString(letter.Body.Span);
+            }
+            catch (DecoderFallbackException)
+            {
+                body = Convert.ToBase64String(letter.Body.Span);
+                encoding = "base64";
+            }
         }
         return DashboardApi.Json(new DeadLetterDetailView(view.Id, view.Queue, view.Reason, view.DeadLetteredAt, view.DeliveryCount, view.TaskId,
-            view.Task, view.Args, view.Kwargs, view.Size, body, encoding, HeadersOf(letter.Body)));
+            view.Task, view.Args, view.Kwargs, view.Size, body, encoding, hidden, HeadersOf(letter.Body)));
     }
 
     private static async Task<IResult> RequeueAsync(HttpContext context, DashboardServices dashboard, ILogger<DashboardServices> logger,
@@ -187,11 +202,11 @@ internal static class DeadLetterApi
         return DashboardApi.Json(new { purged });
     }
 
-    /// <summary>The dead letters per queue among the newest <see cref="ScanBound"/>; null when the broker keeps none.</summary>
+    /// <summary>The dead letters per queue among the newest <see cref="CountBound"/>; null when the broker keeps none.</summary>
     internal static async Task<IReadOnlyDictionary<string, long>?> CountByQueueAsync(FennelApp app, CancellationToken cancellationToken)
     {
         if (StoreOf(app) is not { } store) return null;
-        var letters = await store.ListDeadLettersAsync(ScanBound, cancellationToken).ConfigureAwait(false);
+        var letters = await store.ListDeadLettersAsync(CountBound, cancellationToken).ConfigureAwait(false);
         return letters.GroupBy(l => l.Queue, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
     }
 

@@ -55,16 +55,17 @@ internal static class WorkerActions
 
     /// <summary>
     /// Maps a state-changing endpoint: POST only (405 with <c>Allow: POST</c> otherwise), administrators only, anti-forgery
-    /// checked. The handler audits what it did (<see cref="Audit"/>).
+    /// checked. The handler audits what it did (<see cref="Audit"/>). Returns the POST endpoint, for more filters.
     /// </summary>
-    internal static void MapPost(RouteGroupBuilder api, string pattern, Delegate handler)
+    internal static RouteHandlerBuilder MapPost(RouteGroupBuilder api, string pattern, Delegate handler)
     {
-        api.MapPost(pattern, handler).RequireAuthorization(DashboardPolicies.Control).AddEndpointFilter(RequireAntiforgeryAsync);
+        var post = api.MapPost(pattern, handler).RequireAuthorization(DashboardPolicies.Control).AddEndpointFilter(RequireAntiforgeryAsync);
         api.MapMethods(pattern, OtherMethods, (HttpContext context) =>
         {
             context.Response.Headers.Allow = HttpMethods.Post;
             return HttpResults.Json(new ErrorView("This action changes state: POST only."), ApiJson.Options, statusCode: StatusCodes.Status405MethodNotAllowed);
         });
+        return post;
     }
 
     /// <summary>Cross-site request forgery: a same-origin request carrying the anti-forgery token of <c>GET /api/csrf</c>.</summary>

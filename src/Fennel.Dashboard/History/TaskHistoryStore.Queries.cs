@@ -160,4 +160,16 @@ public sealed partial class TaskHistoryStore
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) counts[reader.GetString(0)] = reader.GetInt64(1);
         return counts;
     }
+
+    /// <summary>The queues the history's tasks were sent to (from <c>task-sent</c>), in name order.</summary>
+    public async Task<IReadOnlyList<string>> ListQueuesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT queue FROM tasks WHERE queue IS NOT NULL AND queue <> '' ORDER BY queue;";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var queues = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) queues.Add(reader.GetString(0));
+        return queues;
+    }
 }
