@@ -34,6 +34,9 @@ internal sealed class DashboardHost : IAsyncDisposable
 
     public CapturedLog Log { get; }
 
+    /// <summary>The host's services (the dashboard's singletons, for tests that look inside).</summary>
+    public IServiceProvider Services => _web.Services;
+
     /// <summary>
     /// Starts a dashboard. Its history goes to a fresh file of its own, deleted on dispose, unless <paramref name="configure"/>
     /// names one (then the file stays, for a restart on it).
@@ -91,6 +94,9 @@ internal sealed class CapturedLog : ILoggerProvider
 {
     public ConcurrentQueue<(int EventId, string Message)> Records { get; } = new();
 
+    /// <summary>Records at Error or above, with their exceptions.</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
+
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
     public void Dispose()
@@ -103,8 +109,11 @@ internal sealed class CapturedLog : ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
             log.Records.Enqueue((eventId.Id, formatter(state, exception)));
+            if (logLevel >= LogLevel.Error) log.Errors.Enqueue($"{eventId.Id} {formatter(state, exception)} {exception}");
+        }
     }
 }
 

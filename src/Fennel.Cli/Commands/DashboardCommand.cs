@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Fennel.Cli.CommandLine;
 using Fennel.Dashboard;
+using Fennel.Dashboard.History;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,11 +24,16 @@ internal static class DashboardCommand
         new(["--basic-auth"], "A user who may act, as user:password (repeatable, comma-separated)", "USER:PASSWORD"),
         new(["--read-only-auth"], "A user who may only look, as user:password (repeatable, comma-separated)", "USER:PASSWORD"),
         new(["--history"], "The SQLite file for task and worker history, kept across restarts (default ./fennel-dashboard.db)", "PATH"),
+        new(["--history-max-age"], "Forget tasks not updated for longer than this: a number with d, h, m or s (default 7d)", "AGE"),
+        new(["--history-max-tasks"], "Keep at most this many tasks in the history, the least recently updated go first (default 100000)", "N"),
+        new(["--metrics-token"], "Serve /metrics to 'Authorization: Bearer TOKEN' (at least 16 characters) instead of the dashboard's users", "TOKEN"),
+        new(["--metrics-public"], "Serve /metrics to anyone, without credentials (say so on purpose: a warning is logged)"),
         new(["--for"], "Stop after this many seconds (default: until Ctrl+C)", "SECONDS"),
     ], [], RunAsync)
     {
         Details = "Users with hashed passwords come from configuration instead (Fennel:Dashboard:Users, see docs/dashboard.md). " +
-            "Task history (7 days, at most 100 000 tasks) is kept in --history, by default fennel-dashboard.db in the working directory.",
+            "Task history (7 days, at most 100 000 tasks, see --history-max-age and --history-max-tasks) is kept in --history, by default fennel-dashboard.db in the working directory. " +
+            "Prometheus metrics are at /metrics, for the dashboard's users unless --metrics-token or --metrics-public says otherwise.",
     };
 
     private static async Task<int> RunAsync(FennelApp app, ParsedCommand cmd, CancellationToken cancellationToken)
@@ -52,6 +58,10 @@ internal static class DashboardCommand
                 "could shut workers down. Give --basic-auth user:password (or users in configuration), or listen on 127.0.0.1.");
         }
 
+        var maxAge = cmd.Get("history-max-age") is { } ageText ? ParseAge(ageText) : (TimeSpan?)null;
+        var maxTasks = cmd.GetInt("history-max-tasks", min: 1);
+        var metrics = Metrics(cmd, app.Configuration["Fennel:Dashboard:Metrics:BearerToken"]);
+
         var historyText = cmd.Get("history") ?? DefaultHistoryFile;
         if (string.IsNullOrWhiteSpace(historyText)) throw new UsageException("--history needs a file path.");
         string historyPath;
@@ -75,6 +85,9 @@ internal static class DashboardCommand
         {
             foreach (var user in users) o.Users.Add(user);
             o.History.Path = historyPath;
+            if (maxAge is { } age) o.History.MaxAge = age;
+            if (maxTasks is { } max) o.History.MaxTasks = max;
+            o.Metrics = metrics;
         });
         await using var web = builder.Build();
         web.MapFennelDashboard("/");
@@ -97,15 +110,63 @@ internal static class DashboardCommand
         Console.WriteLine(users.Count == 0
             ? $"Dashboard on {url} — NO AUTHENTICATION: listening on loopback only; anyone on this machine can use it. Give --basic-auth user:password to require a sign-in."
             : string.Create(CultureInfo.InvariantCulture, $"Dashboard on {url} — basic authentication, {users.Count(u => !u.ReadOnly)} user(s) who may act, {users.Count(u => u.ReadOnly)} read-only."));
-        Console.WriteLine($"Task history in {historyPath}.");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Task history in {historyPath} (tasks updated within {Age(maxAge ?? HistoryDefaults.MaxAge)}, at most {maxTasks ?? HistoryDefaults.MaxTasks})."));
+        Console.WriteLine(metrics.Access switch
+        {
+            FennelMetricsAccess.BearerToken => "Metrics on /metrics for the bearer token.",
+            FennelMetricsAccess.Public => "Metrics on /metrics — PUBLIC: anyone who reaches this address can read them.",
+            _ => "Metrics on /metrics for the dashboard's users.",
+        });
         Console.Out.Flush();
         await watching.WaitAsync().ConfigureAwait(false);
         await web.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
 
+    private static readonly TaskHistoryOptions HistoryDefaults = new();
+
     /// <summary>The history file when --history is not given: in the working directory.</summary>
     private const string DefaultHistoryFile = "fennel-dashboard.db";
+
+    /// <summary>--history-max-age: a positive number and a unit, d, h, m or s (7d, 12h, 1.5h, 90m).</summary>
+    internal static TimeSpan ParseAge(string text)
+    {
+        var trimmed = text.Trim();
+        var unit = trimmed.Length > 0 ? char.ToLowerInvariant(trimmed[^1]) : ' ';
+        Func<double, TimeSpan>? make = unit switch
+        {
+            'd' => TimeSpan.FromDays,
+            'h' => TimeSpan.FromHours,
+            'm' => TimeSpan.FromMinutes,
+            's' => TimeSpan.FromSeconds,
+            _ => null,
+        };
+        if (make is null || !double.TryParse(trimmed[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
+            || !(amount > 0) || double.IsInfinity(amount) || amount > 36_500 * (unit switch { 'h' => 24d, 'm' => 1440d, 's' => 86_400d, _ => 1d }))
+        {
+            throw new UsageException($"--history-max-age expects a positive number with a unit d, h, m or s (7d, 12h, 90m), up to 100 years; not '{text}'.");
+        }
+        return make(amount);
+    }
+
+    private static string Age(TimeSpan age) =>
+        age.TotalDays >= 1 && age.TotalDays == Math.Floor(age.TotalDays) ? string.Create(CultureInfo.InvariantCulture, $"{age.TotalDays:0} d")
+        : age.TotalHours >= 1 && age.TotalHours == Math.Floor(age.TotalHours) ? string.Create(CultureInfo.InvariantCulture, $"{age.TotalHours:0} h")
+        : age.ToString("c", CultureInfo.InvariantCulture);
+
+    /// <summary>--metrics-token and --metrics-public (at most one; the token may also come from Fennel:Dashboard:Metrics:BearerToken).</summary>
+    private static FennelDashboardMetricsOptions Metrics(ParsedCommand cmd, string? configuredToken)
+    {
+        var token = cmd.Get("metrics-token") ?? (string.IsNullOrEmpty(configuredToken) ? null : configuredToken);
+        var isPublic = cmd.Has("metrics-public");
+        if (token is not null && isPublic) throw new UsageException("--metrics-token and --metrics-public exclude each other: give one.");
+        if (token is null) return new FennelDashboardMetricsOptions { Access = isPublic ? FennelMetricsAccess.Public : FennelMetricsAccess.Dashboard };
+        if (token.Trim().Length < FennelDashboardMetricsOptions.MinTokenLength)
+        {
+            throw new UsageException($"The metrics token (--metrics-token or Fennel:Dashboard:Metrics:BearerToken) must be at least {FennelDashboardMetricsOptions.MinTokenLength} characters (e.g. openssl rand -hex 32).");
+        }
+        return new FennelDashboardMetricsOptions { Access = FennelMetricsAccess.BearerToken, BearerToken = token };
+    }
 
     private static IEnumerable<FennelDashboardUser> Users(string? option, bool readOnly)
     {
