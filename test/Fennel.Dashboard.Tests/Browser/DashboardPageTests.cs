@@ -108,6 +108,41 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         await Expect(page.GetByTestId("task-traceback")).ToContainTextAsync("InvalidOperationException");
         await Expect(page.GetByTestId("task-args")).ToHaveTextAsync("(7,)");
         await Expect(page.GetByTestId("timeline-row").Filter(new() { HasText = "task-failed" })).ToHaveCountAsync(1);
+
+        // Re-sent as a new task, after a confirmation naming this one; the new one links to its own page.
+        await page.GetByTestId("task-resend").ClickAsync();
+        await Expect(page.GetByTestId("confirm-target")).ToHaveTextAsync([failed.Id]);
+        await page.GetByTestId("confirm-ok").ClickAsync();
+        var sentAgain = page.GetByTestId("task-action-ok").GetByTestId("task-link");
+        await Expect(sentAgain).ToBeVisibleAsync();
+        var newId = await sentAgain.TextContentAsync();
+        Assert.NotEqual(failed.Id, newId);
+        await sentAgain.ClickAsync();
+        await Expect(page.GetByTestId("task-args")).ToHaveTextAsync("(7,)");
+        await Expect(page.GetByTestId("task-detail").GetByTestId("state")).ToHaveTextAsync("FAILURE");
+        session.AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task A_queue_is_purged_from_the_queues_page_after_a_confirmation()
+    {
+        await using var app = TestApps.Create();
+        var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
+        for (var i = 0; i < 3; i++) await add.DelayAsync(i, i); // no worker: they wait in the queue
+        await using var host = await DashboardHost.StartAsync(app, Users);
+        await using var session = await BrowserSession.OpenAsync(browser, host, "admin", "right");
+        var page = session.Page;
+
+        await page.GotoAsync(host.Address + "#/queues");
+        var celery = page.Locator("[data-testid=queue-row][data-queue=celery]");
+        await Expect(celery.GetByTestId("queue-messages")).ToHaveTextAsync("3");
+        await celery.GetByTestId("queue-purge").ClickAsync();
+        await Expect(page.GetByTestId("confirm-title")).ToHaveTextAsync("Purge queue celery");
+        await Expect(page.GetByTestId("confirm-target")).ToHaveTextAsync(["celery"]);
+        await page.GetByTestId("confirm-ok").ClickAsync();
+        await Expect(page.GetByTestId("queue-purged")).ToHaveTextAsync("Purged 3 message(s) from celery.");
+        await Expect(celery.GetByTestId("queue-messages")).ToHaveTextAsync("0");
+        Assert.Equal(0, await app.Transport.GetQueueLengthAsync("celery"));
         session.AssertNoPageErrors();
     }
 
@@ -270,6 +305,24 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         Assert.Equal(2, b.Concurrency);
         gate.SetResult();
         Assert.Equal(1, await running.GetAsync(TimeSpan.FromSeconds(30)));
+        session.AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Without_the_live_stream_the_pages_poll_and_still_follow_the_workers()
+    {
+        await using var app = TestApps.Create();
+        await using var a = await StartWorkerAsync(app, "a@test");
+        await using var host = await DashboardHost.StartAsync(app, Users);
+        await using var session = await BrowserSession.OpenAsync(browser, host, "admin", "right");
+        var page = session.Page;
+        await page.RouteAsync("**/api/live", route => route.FulfillAsync(new RouteFulfillOptions { Status = 404, ContentType = "application/json", Body = "{\"error\":\"Not found.\"}" }));
+
+        await page.GotoAsync(host.Address + "#/workers");
+        await Expect(page.GetByTestId("live-status")).ToHaveTextAsync("polling");
+        await Expect(Status(page, "a@test")).ToHaveTextAsync("online");
+        await using var b = await StartWorkerAsync(app, "b@test");
+        await Expect(Status(page, "b@test")).ToHaveTextAsync("online");
         session.AssertNoPageErrors();
     }
 

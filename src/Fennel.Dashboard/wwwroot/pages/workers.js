@@ -4,12 +4,18 @@ import { h, setText, fmtAgo, fmtTime, message, workerLink } from '../dom.js';
 import * as live from '../live.js';
 import { workerActions } from './worker-actions.js';
 
-/** Pool kind and size per node, asked once per visit (GET api/workers/{node}), since the list does not carry them. */
-const pools = new Map();
+/** Pool requests in flight at most (each is a control request to one node). */
+const MaxAsking = 4;
 
 export function render(main, _params, query) {
   const selected = new Set();
   const rows = new Map(); // node → {tr, box, cells, worker}
+  let gone = false;
+  // Pool kind and size per node, asked once per visit (GET api/workers/{node}), since the list does not carry them;
+  // null while asked or when unknown.
+  const pools = new Map();
+  let asking = 0;
+  const waiting = [];
   let filter = query.get('filter') || '';
 
   const filterBox = h('input', { type: 'search', placeholder: 'Filter by node, status or software…', value: filter, testid: 'worker-filter',
@@ -83,7 +89,7 @@ export function render(main, _params, query) {
     const sorted = [...workers].sort((a, b) => a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
     for (const w of sorted) {
       let row = rows.get(w.node);
-      if (!row) { row = rowFor(w); rows.set(w.node, row); askPool(w, row); }
+      if (!row) { row = rowFor(w); rows.set(w.node, row); }
       row.worker = w;
       const c = row.cells;
       row.tr.dataset.online = String(w.online);
@@ -94,8 +100,10 @@ export function render(main, _params, query) {
       setText(c.processed, w.processed ?? '');
       setText(c.load, w.load ? w.load.map(x => x.toFixed(2)).join(' ') : '');
       setText(c.sw, [w.sw?.ident, w.sw?.ver].filter(Boolean).join(' '));
+      if (w.online && !pools.has(w.node)) askPool(w, row);
       const pool = pools.get(w.node);
-      setText(c.pool, pool ? pool : w.online ? '…' : '');
+      if (pool) setText(c.pool, pool);
+      else if (!pools.has(w.node)) setText(c.pool, '');
     }
     // Order by node; move rows only when the order changed (a moved row keeps its checkbox and focus).
     const order = sorted.map(w => rows.get(w.node).tr);
@@ -108,11 +116,15 @@ export function render(main, _params, query) {
   }
 
   async function askPool(w, row) {
-    if (!w.online || pools.has(w.node)) return;
+    pools.set(w.node, null);
+    setText(row.cells.pool, '…');
+    while (asking >= MaxAsking) await new Promise(resolve => waiting.push(resolve));
+    if (gone) return;
+    asking++;
     try {
       const detail = await get(`api/workers/${q(w.node)}`);
       const pool = detail.stats?.pool;
-      if (!pool) return;
+      if (!pool) { setText(row.cells.pool, ''); return; }
       const kind = poolKind(pool.implementation);
       const size = pool['max-concurrency'] ?? (Array.isArray(pool.processes) ? pool.processes.length : null);
       pools.set(w.node, [kind, size].filter(x => x != null && x !== '').join(' × '));
@@ -120,11 +132,12 @@ export function render(main, _params, query) {
     } catch {
       // Unknown pool: the cell stays empty; the worker page shows the error.
       setText(row.cells.pool, '');
+    } finally {
+      asking--;
+      waiting.shift()?.();
     }
   }
 
-  pools.clear();
-  let gone = false;
   const error = h('div', { testid: 'workers-error' });
   main.insertBefore(error, main.children[1]);
   get('api/workers').then(r => { if (!gone && rows.size === 0) show(r.workers || []); },
