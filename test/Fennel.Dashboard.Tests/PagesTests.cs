@@ -1,4 +1,10 @@
 using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Fennel.Dashboard.Tests;
 
@@ -49,6 +55,37 @@ public class PagesTests
         using var response = await client.GetAsync(DashboardHost.Prefix);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal(DashboardHost.Prefix + "/", response.Headers.Location!.ToString());
+    }
+
+    [Fact]
+    public async Task At_the_root_prefix_of_a_standalone_dashboard_the_pages_and_their_files_are_served_from_the_root()
+    {
+        await using var app = TestApps.Create();
+        var folder = Path.Combine(Path.GetTempPath(), $"fennel-pages-{Guid.NewGuid():N}");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Services.AddFennelDashboard(app, o =>
+        {
+            o.Users.Add(FennelDashboardUser.Parse("admin:right"));
+            o.History.Path = Path.Combine(folder, "history.db");
+        });
+        await using var web = builder.Build();
+        web.MapFennelDashboard("/");
+        await web.StartAsync();
+        try
+        {
+            var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            using var client = new HttpClient { BaseAddress = new Uri(address + "/") };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("admin:right"u8.ToArray()));
+            Assert.Contains("src=\"app.js\"", await client.GetStringAsync(""), StringComparison.Ordinal);
+            Assert.Contains("import", await client.GetStringAsync("app.js"), StringComparison.Ordinal);
+            Assert.Contains("\"user\":\"admin\"", await client.GetStringAsync("api/me"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await web.StopAsync();
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

@@ -33,6 +33,7 @@ export function render(main) {
       h('section', {}, h('h2', {}, 'Workers'), h('ul', { class: 'plain', testid: 'ov-workers' }))));
   const workerList = main.querySelector('[data-testid="ov-workers"]');
 
+  let chartData = null;
   function show(s) {
     const o = s.overview;
     if (!o) return;
@@ -41,7 +42,11 @@ export function render(main) {
     setText(cards.active.value, o.tasks.active);
     setText(cards.total.value, o.tasks.total);
     for (const st of Shown) setText(states[st].value, o.tasks.by_state[st] ?? 0);
-    replace(chart, throughputChart(o.throughput.per_minute));
+    const minutes = JSON.stringify(o.throughput.per_minute);
+    if (minutes !== chartData) {
+      chartData = minutes;
+      replace(chart, throughputChart(o.throughput.per_minute));
+    }
     const ws = [...(s.workers || [])].sort((a, b) => Number(b.online) - Number(a.online) || (a.node < b.node ? -1 : 1));
     replace(workerList, ws.slice(0, 20).map(w => h('li', {}, h('span', { class: `dot ${w.online ? 'dot-on' : 'dot-off'}` }), workerLink(w.node),
       h('span', { class: 'muted' }, w.online ? ` active ${w.active ?? 0}, processed ${w.processed ?? 0}` : ' offline'))),

@@ -77,6 +77,7 @@ export function render(main, _params, query) {
   const error = h('div', { testid: 'tasks-error' });
   main.append(h('h1', {}, 'Tasks'), form, error, h('table', { class: 'grid', testid: 'tasks-table' }, h('thead', {}, head), tbody), pager);
 
+  let shown = null;
   async function load() {
     const params = new URLSearchParams(current);
     if (!params.get('limit')) params.set('limit', String(PageSize));
@@ -84,6 +85,10 @@ export function render(main, _params, query) {
       const page = await get(`api/tasks?${params}`);
       if (gone) return;
       error.replaceChildren();
+      // Unchanged pages are left alone, so a row being clicked or selected is not replaced under the pointer.
+      const text = JSON.stringify(page);
+      if (text === shown) return;
+      shown = text;
       show(page);
     } catch (e) {
       if (!gone) replace(error, message('error', e.message, 'tasks-error-message'));
