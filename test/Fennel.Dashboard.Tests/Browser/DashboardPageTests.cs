@@ -147,7 +147,7 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
     }
 
     [Fact]
-    public async Task Tasks_filtered_by_state_and_by_name_list_only_the_matching_rows()
+    public async Task Tasks_filtered_by_state_name_and_search_list_only_the_matching_rows_and_sort_by_name()
     {
         await using var app = TestApps.Create();
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
@@ -186,6 +186,22 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         await Expect(rows.GetByTestId("task-name")).ToHaveTextAsync(["tasks.mul", "tasks.mul"]);
         await Expect(page.GetByTestId("filter-state")).ToHaveValueAsync("SUCCESS");
         await Expect(page.GetByTestId("filter-name")).ToHaveValueAsync("tasks.mul");
+
+        // Search (in the arguments here) narrows further; the other filters stay.
+        await page.GetByTestId("filter-search").FillAsync("(1, 2)");
+        await page.GetByTestId("filter-search").PressAsync("Enter");
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(page).ToHaveURLAsync(new Regex("states=SUCCESS&name=tasks.mul&search="));
+
+        // Sorting by name, descending then ascending, on the server.
+        await page.GotoAsync(host.Address + "#/tasks");
+        await Expect(rows).ToHaveCountAsync(6);
+        await page.GetByTestId("sort-name").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("sort=name&desc=true$"));
+        await Expect(rows.GetByTestId("task-name")).ToHaveTextAsync(["tasks.mul", "tasks.mul", "tasks.fail", "tasks.add", "tasks.add", "tasks.add"]);
+        await page.GetByTestId("sort-name").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("sort=name&desc=false$"));
+        await Expect(rows.GetByTestId("task-name")).ToHaveTextAsync(["tasks.add", "tasks.add", "tasks.add", "tasks.fail", "tasks.mul", "tasks.mul"]);
         session.AssertNoPageErrors();
     }
 
