@@ -76,7 +76,7 @@ public static class FennelDashboardExtensions
         DashboardApi.Map(group);
         LiveStream.Map(group);
         MetricsEndpoint.Map(group, dashboard, endpoints.ServiceProvider.GetRequiredService<TaskMetrics>(), normalized,
-            endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<TaskMetrics>());
+            endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MetricsEndpoint).FullName!));
         // Every other path under the prefix: 404 for a signed-in user, 401 for anyone else (not the host's fallback).
         group.Map("/{**rest}", () => HttpResults.Json(new ErrorView("Not found."), ApiJson.Options, statusCode: StatusCodes.Status404NotFound));
         return group;
