@@ -61,7 +61,10 @@ export function render(main) {
         facts([['Queue', d.queue], ['Reason', d.reason], ['When', fmtTime(d.dead_lettered_at)], ['Deliveries', d.delivery_count],
           ['Task', d.task], ['Task id', d.task_id ? taskLink(d.task_id) : ''], ['Args', d.args], ['Kwargs', d.kwargs], ['Size', d.size != null ? `${d.size} bytes` : '']], 'dl-facts'),
         h('h3', {}, 'Headers'), h('pre', { testid: 'dl-headers' }, d.headers == null ? '(none)' : JSON.stringify(d.headers, null, 2)),
-        h('h3', {}, d.body_encoding === 'base64' ? 'Body (base64: not UTF-8 text)' : 'Body'), h('pre', { testid: 'dl-body' }, d.body ?? '')));
+        h('h3', {}, d.body_encoding === 'base64' ? 'Body (base64: not UTF-8 text)' : 'Body'),
+        d.body == null && d.body_hidden
+          ? h('p', { class: 'muted', testid: 'dl-body-hidden' }, d.body_hidden)
+          : h('pre', { testid: 'dl-body' }, d.body ?? '')));
     } catch (e) {
       replace(inspector, message('error', e.message, 'dl-inspect-error'));
     }
