@@ -57,6 +57,11 @@ async function startup() {
   user.textContent = session.user ? (session.canAct ? session.user : `${session.user} (read-only)`) : '';
   document.body.classList.toggle('read-only', !session.canAct);
   window.addEventListener('hashchange', route);
+  // A click on the page already shown reloads it (the hash does not change, so no hashchange comes).
+  document.getElementById('nav').addEventListener('click', e => {
+    const link = e.target.closest('a');
+    if (link && link.getAttribute('href') === (location.hash || '#/')) route();
+  });
   live.start();
   route();
 }

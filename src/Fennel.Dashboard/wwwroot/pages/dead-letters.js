@@ -3,6 +3,8 @@ import { get, post, q, session } from '../api.js';
 import { h, replace, facts, fmtTime, message, taskLink } from '../dom.js';
 import { confirmAction } from '../confirm.js';
 
+const RefreshEvery = 10000;
+
 export function render(main) {
   let gone = false;
   const selected = new Set();
@@ -13,7 +15,8 @@ export function render(main) {
   const requeueSelected = h('button', { type: 'button', testid: 'dl-requeue-selected', onclick: () => requeue([...selected]) }, 'Requeue selected');
   const requeueAll = h('button', { type: 'button', testid: 'dl-requeue-all', onclick: () => requeue(null) }, 'Requeue all');
   const purge = h('button', { type: 'button', class: 'danger', testid: 'dl-purge', onclick: purgeAll }, 'Purge all');
-  const toolbar = h('div', { class: 'toolbar' }, requeueSelected, requeueAll, purge,
+  const refresh = h('button', { type: 'button', testid: 'dl-refresh', onclick: () => load() }, 'Refresh');
+  const toolbar = h('div', { class: 'toolbar' }, refresh, requeueSelected, requeueAll, purge,
     session.canAct ? null : h('span', { class: 'muted' }, 'Read-only user: actions are disabled.'));
   main.append(h('h1', {}, 'Dead letters'), toolbar, outcome, body, inspector);
 
@@ -108,5 +111,6 @@ export function render(main) {
 
   refreshButtons();
   load();
-  return () => { gone = true; };
+  const timer = setInterval(load, RefreshEvery);
+  return () => { gone = true; clearInterval(timer); };
 }
