@@ -7,7 +7,7 @@
 #                                                            # their output (ITestOutputHelper) shown
 #
 # Needs the .NET SDK; installs what else the tests use when it is missing (redis-server, rabbitmq-server, Python Celery 5,
-# supervisor from Debian, with apt-get; run as root or install them first) and starts, for the whole run, on free loopback ports:
+# supervisor and chromium from Debian, with apt-get; run as root or install them first) and starts, for the whole run, on free loopback ports:
 #   - one private redis-server, found by tests through FENNEL_TEST_REDIS (redis://127.0.0.1:PORT);
 #   - one private RabbitMQ node with the vhosts fennel-tests, interop, integration and other, found through
 #     FENNEL_TEST_AMQP (amqp://guest:guest@127.0.0.1:PORT, tests add the vhost) and FENNEL_TEST_RABBITMQCTL (a
@@ -25,6 +25,9 @@ command -v redis-server >/dev/null || needed+=(redis-server)
 [[ -x $rabbitmq_bin/rabbitmq-server ]] || needed+=(rabbitmq-server)
 /usr/bin/python3 -c 'import celery, redis' 2>/dev/null || needed+=(python3-celery python3-redis)
 command -v supervisord >/dev/null || needed+=(supervisor) # the Supervisor integration tests run their own supervisord
+# The dashboard's browser tests drive Debian's Chromium through Playwright (which downloads no browser of its own).
+export FENNEL_TEST_CHROMIUM=${FENNEL_TEST_CHROMIUM:-/usr/bin/chromium}
+[[ -x $FENNEL_TEST_CHROMIUM ]] || needed+=(chromium)
 if [[ ${#needed[@]} -gt 0 ]]; then
   if [[ $(id -u) -ne 0 ]]; then
     echo "scripts/test.sh: missing ${needed[*]}; install them (apt-get install ${needed[*]}) or run as root." >&2

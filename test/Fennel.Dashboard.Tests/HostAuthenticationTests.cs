@@ -71,7 +71,7 @@ public sealed class HostAuthenticationTests
 
             using var viewer = Client(address, "vera");
             var me = JsonNode.Parse(await viewer.GetStringAsync("api/me"))!;
-            Assert.Equal("vera", me["name"]!.GetValue<string>());
+            Assert.Equal("vera", me["user"]!.GetValue<string>());
             Assert.False(me["can_act"]!.GetValue<bool>());
             Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("api/workers")).StatusCode);
             await DashboardHost.UseAntiforgeryAsync(viewer);

@@ -18,9 +18,10 @@ internal static class DashboardApi
     {
         var api = group.MapGroup("/api");
         api.MapGet("/csrf", GetToken);
-        api.MapGet("/me", GetMeAsync);
+        api.MapGet("/me", SessionApi.GetMeAsync);
         api.MapGet("/workers", GetWorkersAsync);
         api.MapGet("/workers/{node}", GetWorkerAsync);
+        WorkerInspection.Map(api);
         api.MapGet("/overview", GetOverviewAsync);
         api.MapGet("/tasks", GetTasksAsync);
         api.MapGet("/tasks/{id}", GetTaskAsync);
@@ -36,13 +37,6 @@ internal static class DashboardApi
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
         return Json(new { header_name = tokens.HeaderName, token = tokens.RequestToken });
-    }
-
-    /// <summary>Who is signed in, and whether they may act (pages grey out what a read-only user cannot do).</summary>
-    private static async Task<IResult> GetMeAsync(HttpContext context, IAuthorizationService authorization)
-    {
-        var canAct = (await authorization.AuthorizeAsync(context.User, DashboardPolicies.Control).ConfigureAwait(false)).Succeeded;
-        return Json(new { name = context.User.Identity?.Name, can_act = canAct });
     }
 
     private static async Task<IResult> GetWorkersAsync(DashboardServices dashboard, CancellationToken cancellationToken) =>

@@ -63,8 +63,9 @@ public static class FennelDashboardExtensions
     }
 
     /// <summary>
-    /// Maps the dashboard under <paramref name="prefix"/>: the JSON API at <c>{prefix}/api/...</c>, the live stream at
-    /// <c>{prefix}/api/live</c> and Prometheus metrics at <c>{prefix}/metrics</c>. Every route needs a
+    /// Maps the dashboard under <paramref name="prefix"/>: the web pages at <c>{prefix}/</c>, the JSON API at
+    /// <c>{prefix}/api/...</c>, the live stream at <c>{prefix}/api/live</c> and Prometheus metrics at
+    /// <c>{prefix}/metrics</c>. Every route needs a
     /// dashboard user (401 otherwise); add the host's own requirements to the returned group
     /// (<c>.RequireAuthorization("ops")</c>) and both apply — except on <c>/metrics</c> when
     /// <see cref="FennelDashboardMetricsOptions.Access"/> is a bearer token or public, which answers to that alone.
@@ -81,7 +82,7 @@ public static class FennelDashboardExtensions
         var normalized = "/" + prefix.Trim('/');
         dashboard.AddPrefix(normalized == "/" ? PathString.Empty : new PathString(normalized));
         var group = endpoints.MapGroup(normalized).RequireAuthorization(DashboardPolicies.View);
-        group.MapGet("/", () => DashboardApi.Json(new { name = "Fennel dashboard", api = "api/" }));
+        DashboardPages.Map(group);
         DashboardApi.Map(group);
         LiveStream.Map(group);
         MetricsEndpoint.Map(group, dashboard, endpoints.ServiceProvider.GetRequiredService<TaskMetrics>(), normalized,
