@@ -192,6 +192,12 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
         Assert.Equal(4, page["total"]!.GetValue<int>());
         Assert.Equal(newestFirst.Skip(1).Take(2), Ids(page));
         Assert.Equal(4, (await GetJsonAsync(admin, "api/tasks?sort=runtime&limit=1000"))["tasks"]!.AsArray().Count);
+
+        // The worker's failures and the queue's rate come from the same history.
+        var listed = Assert.Single((await GetJsonAsync(admin, "api/workers"))["workers"]!.AsArray())!;
+        Assert.Equal(1, listed["failed"]!.GetValue<long>());
+        var celery = (await GetJsonAsync(admin, "api/queues"))["queues"]!.AsArray().Single(q => q!["name"]!.GetValue<string>() == "celery")!;
+        Assert.Equal(4 / 5.0, celery["per_minute"]!.GetValue<double>(), precision: 6);
     }
 
     [Theory]

@@ -21,6 +21,9 @@ internal sealed record WorkerView(string Node, bool Online, DateTimeOffset? Last
     public static WorkerView From(WorkerInfo w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
         w.LoadAverage, w.Freq, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
 
+    /// <summary>How many of the history's tasks it failed (absent when the history holds none of its tasks as failed).</summary>
+    public long? Failed { get; init; }
+
     /// <summary>A worker only the history remembers (online only while its last heartbeat is recent enough).</summary>
     public static WorkerView From(WorkerRecord w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
         w.LoadAverage, w.Freq ?? 2.0, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
@@ -60,6 +63,10 @@ internal sealed record ThroughputView(int Minutes, IReadOnlyList<MinuteView> Per
 
 internal sealed record MinuteView(DateTimeOffset Minute, long Total, IReadOnlyDictionary<string, long> ByState);
 
-internal sealed record QueueView(string Name, long? Messages, IReadOnlyList<string> Consumers, long? DeadLetters, string? Error);
+internal sealed record QueueView(string Name, long? Messages, IReadOnlyList<string> Consumers, long? DeadLetters, string? Error)
+{
+    /// <summary>Tasks sent to it per minute, averaged over the last five minutes (known from <c>task-sent</c> events).</summary>
+    public double? PerMinute { get; init; }
+}
 
 internal sealed record ErrorView(string Error);

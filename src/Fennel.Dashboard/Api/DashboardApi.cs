@@ -92,13 +92,16 @@ internal static class DashboardApi
         return Json(await OverviewBuilder.BuildAsync(dashboard, minutes, workers: null, cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>The window a queue's rate (<see cref="QueueView.PerMinute"/>) is averaged over.</summary>
+    private static readonly TimeSpan RateWindow = TimeSpan.FromMinutes(5);
+
     private static async Task<IResult> GetQueuesAsync(DashboardServices dashboard, ILogger<DashboardServices> logger, CancellationToken cancellationToken)
     {
         var consumers = await QueueConsumers.AskAsync(dashboard, cancellationToken).ConfigureAwait(false);
         // Also the default queue and the queues tasks were sent to (history) or dead-lettered from, consumed or not.
-        var names = new SortedSet<string>(consumers.Keys, StringComparer.Ordinal) { dashboard.App.Options.DefaultQueue };
+        var names = await QueueConsumers.KnownAsync(dashboard, consumers.Keys, cancellationToken).ConfigureAwait(false);
         var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
-        names.UnionWith(await history.ListQueuesAsync(cancellationToken).ConfigureAwait(false));
+        var recent = await history.CountSeenByQueueAsync(RateWindow, cancellationToken).ConfigureAwait(false);
         IReadOnlyDictionary<string, long>? deadLetters = null;
         try
         {
@@ -118,12 +121,12 @@ internal static class DashboardApi
             try
             {
                 var depth = await dashboard.App.Transport.GetQueueLengthAsync(name, cancellationToken).ConfigureAwait(false);
-                views.Add(new QueueView(name, depth, nodes, dead, null));
+                views.Add(new QueueView(name, depth, nodes, dead, null) { PerMinute = recent.GetValueOrDefault(name) / RateWindow.TotalMinutes });
             }
             catch (FennelException ex)
             {
                 Log.QueueDepthFailed(logger, name, ex.Message);
-                views.Add(new QueueView(name, null, nodes, dead, ex.Message));
+                views.Add(new QueueView(name, null, nodes, dead, ex.Message) { PerMinute = recent.GetValueOrDefault(name) / RateWindow.TotalMinutes });
             }
         }
         return Json(new { queues = views });

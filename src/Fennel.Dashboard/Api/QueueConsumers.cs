@@ -4,7 +4,7 @@ using Fennel.Dashboard.Hosting;
 
 namespace Fennel.Dashboard.Api;
 
-/// <summary>The queues the workers consume, asked live with <c>active_queues</c> (<c>GET /api/queues</c> and the metrics' queue depths).</summary>
+/// <summary>The queues the workers consume, asked live with <c>active_queues</c>, and the queues the dashboard knows (<c>GET /api/queues</c> and the metrics' queue depths).</summary>
 internal static class QueueConsumers
 {
     /// <summary>
@@ -31,5 +31,17 @@ internal static class QueueConsumers
             }
         }
         return consumers;
+    }
+
+    /// <summary>
+    /// The queues the dashboard knows: those consumed (<paramref name="consumed"/>, from <see cref="AskAsync"/>), the
+    /// default queue, and those the history's tasks were sent to (<c>task-sent</c>), consumed or not.
+    /// </summary>
+    public static async Task<SortedSet<string>> KnownAsync(DashboardServices dashboard, IEnumerable<string> consumed, CancellationToken cancellationToken)
+    {
+        var names = new SortedSet<string>(consumed, StringComparer.Ordinal) { dashboard.App.Options.DefaultQueue };
+        var history = await dashboard.History.WaitAsync(cancellationToken).ConfigureAwait(false);
+        names.UnionWith(await history.ListQueuesAsync(cancellationToken).ConfigureAwait(false));
+        return names;
     }
 }

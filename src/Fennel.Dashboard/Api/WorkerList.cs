@@ -25,6 +25,11 @@ internal static class WorkerList
         {
             if (known.Add(worker.Hostname)) views.Add(WorkerView.From(worker));
         }
+        var failed = await history.CountFailuresByWorkerAsync(cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < views.Count; i++)
+        {
+            if (failed.TryGetValue(views[i].Node, out var count)) views[i] = views[i] with { Failed = count };
+        }
         views.Sort((a, b) => string.CompareOrdinal(a.Node, b.Node));
         return views;
     }

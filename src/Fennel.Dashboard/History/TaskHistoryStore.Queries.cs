@@ -172,4 +172,30 @@ public sealed partial class TaskHistoryStore
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) queues.Add(reader.GetString(0));
         return queues;
     }
+
+    /// <summary>How many tasks in the history each worker failed (state <c>FAILURE</c>), by node name.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountFailuresByWorkerAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT worker, count(*) FROM tasks WHERE state = 'FAILURE' AND worker IS NOT NULL GROUP BY worker;";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) counts[reader.GetString(0)] = reader.GetInt64(1);
+        return counts;
+    }
+
+    /// <summary>How many tasks were first seen per queue within the last <paramref name="window"/> (queues known from <c>task-sent</c>).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountSeenByQueueAsync(TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT queue, count(*) FROM tasks WHERE seen_at >= $since AND queue IS NOT NULL GROUP BY queue;";
+        command.Parameters.AddWithValue("$since", (_time.GetUtcNow() - window).ToUnixTimeMilliseconds());
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) counts[reader.GetString(0)] = reader.GetInt64(1);
+        return counts;
+    }
 }

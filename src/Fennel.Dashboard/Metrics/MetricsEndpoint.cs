@@ -88,12 +88,13 @@ internal static class MetricsEndpoint
 
     private static async Task WriteQueuesAsync(PrometheusText text, DashboardServices dashboard, ILogger logger, CancellationToken cancellationToken)
     {
-        text.Family("fennel_queue_depth", "gauge", "Messages ready in each queue the workers consume, as the broker tells.");
+        text.Family("fennel_queue_depth", "gauge", "Messages ready in each queue the dashboard knows (consumed, the default queue, sent to), as the broker tells.");
         var consumers = await QueueConsumers.AskAsync(dashboard, cancellationToken).ConfigureAwait(false);
+        var queues = await QueueConsumers.KnownAsync(dashboard, consumers.Keys, cancellationToken).ConfigureAwait(false);
         // All the depths within one more ControlTimeout: a broker that hangs must not hold the scrape past its own timeout.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(dashboard.Options.ControlTimeout);
-        foreach (var queue in consumers.Keys)
+        foreach (var queue in queues)
         {
             try
             {

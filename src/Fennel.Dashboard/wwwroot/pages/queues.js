@@ -23,6 +23,8 @@ export function render(main) {
     }
   }
 
+  const rate = n => (n >= 10 ? Math.round(n).toString() : n.toFixed(1));
+
   async function load() {
     try {
       const r = await get('api/queues');
@@ -31,11 +33,12 @@ export function render(main) {
       const hasDead = queues.some(x => x.dead_letters != null);
       replace(body, queues.length
         ? h('table', { class: 'grid', testid: 'queues-table' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Queue'), h('th', { class: 'num' }, 'Ready'), h('th', {}, 'Consumers'),
+          h('thead', {}, h('tr', {}, h('th', {}, 'Queue'), h('th', { class: 'num' }, 'Ready'), h('th', { class: 'num', title: 'tasks sent per minute, last 5 minutes' }, 'Sent / min'), h('th', {}, 'Consumers'),
             hasDead ? h('th', { class: 'num' }, 'Dead letters') : null, h('th', {}, ''))),
           h('tbody', {}, queues.map(x => h('tr', { testid: 'queue-row', dataset: { queue: x.name } },
             h('td', {}, x.name),
             h('td', { class: 'num', testid: 'queue-messages' }, x.messages ?? (x.error ? 'unknown' : '')),
+            h('td', { class: 'num', testid: 'queue-rate' }, x.per_minute != null ? rate(x.per_minute) : ''),
             h('td', {}, (x.consumers || []).length ? (x.consumers || []).flatMap((n, i) => [i ? ', ' : null, workerLink(n)]) : h('span', { class: 'muted' }, 'none')),
             hasDead ? h('td', { class: 'num' }, x.dead_letters != null ? h('a', { href: '#/dead-letters' }, String(x.dead_letters)) : '') : null,
             h('td', {}, x.error ? h('span', { class: 'error-text' }, x.error) : null,

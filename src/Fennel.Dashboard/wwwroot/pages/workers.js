@@ -39,7 +39,8 @@ export function render(main, _params, query) {
     h('table', { class: 'grid', testid: 'workers-table' },
       h('thead', {}, h('tr', {},
         h('th', { class: 'check' }, selectAll), h('th', {}, 'Status'), h('th', {}, 'Node'), h('th', {}, 'Last heartbeat'),
-        h('th', {}, 'Pool'), h('th', { class: 'num' }, 'Active'), h('th', { class: 'num' }, 'Processed'), h('th', {}, 'Load'),
+        h('th', {}, 'Pool'), h('th', { class: 'num' }, 'Active'), h('th', { class: 'num' }, 'Processed'),
+        h('th', { class: 'num', title: 'tasks of the history that failed on it' }, 'Failed'), h('th', {}, 'Load'),
         h('th', {}, 'Software'))),
       tbody),
     empty,
@@ -76,11 +77,12 @@ export function render(main, _params, query) {
     const cells = {
       status: h('td', { testid: 'worker-status' }), heartbeat: h('td', { testid: 'worker-heartbeat' }), pool: h('td', { testid: 'worker-pool' }),
       active: h('td', { class: 'num', testid: 'worker-active' }), processed: h('td', { class: 'num', testid: 'worker-processed' }),
+      failed: h('td', { class: 'num', testid: 'worker-failed' }),
       load: h('td', { testid: 'worker-load' }), sw: h('td', { class: 'muted' }),
     };
     const tr = h('tr', { testid: 'worker-row', dataset: { node: w.node } },
       h('td', { class: 'check' }, box), cells.status, h('td', { testid: 'worker-node' }, workerLink(w.node)), cells.heartbeat, cells.pool,
-      cells.active, cells.processed, cells.load, cells.sw);
+      cells.active, cells.processed, cells.failed, cells.load, cells.sw);
     return { tr, box, cells, worker: w };
   }
 
@@ -98,6 +100,7 @@ export function render(main, _params, query) {
       c.heartbeat.title = w.last_heartbeat ? fmtTime(w.last_heartbeat) : '';
       setText(c.active, w.active ?? '');
       setText(c.processed, w.processed ?? '');
+      setText(c.failed, w.failed ?? 0);
       setText(c.load, w.load ? w.load.map(x => x.toFixed(2)).join(' ') : '');
       setText(c.sw, [w.sw?.ident, w.sw?.ver].filter(Boolean).join(' '));
       if (w.online && !pools.has(w.node)) askPool(w, row);
