@@ -58,6 +58,12 @@ stop_redis() {
   kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true; redis_pid=""
 }
 
+# CPU time every process of the machine has used since boot, in clock ticks (/proc/stat: all but idle and iowait).
+machine_busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# The CPU time redis-server has used so far (s).
+redis_cpu() { redis-cli -p "$port" INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/{ s += $2 } END { printf "redis_cpu %.3f\n", s }'; }
+
 # consume NAME COMMAND... (@URL@ in it is the broker): a fresh Redis, the consumer subscribed and idle, the stream
 # published, its JSON line and Redis's peak memory kept.
 consume() {
@@ -77,6 +83,9 @@ consume() {
   done
   sleep 3
   echo "== $name: subscribed; publishing $events events" >&2
+  redis_cpu >"$work/$name.redis"
+  machine_busy_ticks >"$work/$name.busy"
+  awk '{ print $14 + $15 }' "/proc/$consumer_pid/stat" >"$work/$name.cpu"
   $py bench/celery/ingest_events.py publish --broker "$url" --stream "$work/stream.jsonl" >"$work/$name.publish"
   if ! wait "$consumer_pid"; then
     consumer_pid=""
@@ -84,7 +93,8 @@ consume() {
     cat "$work/$name.out" "$work/$name.err" >&2; exit 1
   fi
   consumer_pid=""
-  redis-cli -p "$port" INFO memory | tr -d '\r' | sed -n 's/^used_memory_peak:/redis_peak_bytes /p' >"$work/$name.redis"
+  redis_cpu >>"$work/$name.redis"
+  redis-cli -p "$port" INFO memory | tr -d '\r' | sed -n 's/^used_memory_peak:/redis_peak_bytes /p' >>"$work/$name.redis"
   stop_redis
 }
 
@@ -94,7 +104,10 @@ $py bench/celery/ingest_events.py record --broker "redis://127.0.0.1:$port/0" --
 stop_redis
 
 consume fennel "$exe" dashboard-ingest -b @URL@ -l warning --events "$events" --history "$work/fennel-dashboard.db" --timeout 900
-consume celery timeout 900 $py bench/celery/ingest_state.py --broker @URL@ --tasks "$tasks"
+consume celery $py bench/celery/ingest_state.py --broker @URL@ --tasks "$tasks" --timeout 900
+
+echo "== Fennel's ingest steps one by one, on the recorded stream (no broker)" >&2
+"$exe" dashboard-ingest-parts -l warning --stream "$work/stream.jsonl" --history "$work/parts.db" >"$work/parts.out"
 
 $py - "$work" "$tasks" "$commit" "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" "$(dotnet --version)" <<'EOF'
 import json, os, platform, sys, time
@@ -105,7 +118,11 @@ def load(name):
     out = [l for l in open(os.path.join(work, name + '.out')) if l.startswith('{')]
     r = json.loads(out[-1])
     r['publish'] = json.loads(open(os.path.join(work, name + '.publish')).read())
-    r['redis_peak_bytes'] = int(open(os.path.join(work, name + '.redis')).read().split()[1])
+    redis = [l.split() for l in open(os.path.join(work, name + '.redis'))]
+    r['redis_cpu'] = float(redis[1][1]) - float(redis[0][1])
+    r['redis_peak_bytes'] = int(redis[2][1])
+    r['machine_busy'] = (r['machine_busy_ticks'] - int(open(os.path.join(work, name + '.busy')).read())) / os.sysconf('SC_CLK_TCK')
+    r['cpu_seconds'] = r['cpu_total_seconds'] - int(open(os.path.join(work, name + '.cpu')).read()) / os.sysconf('SC_CLK_TCK')
     return r
 record = json.loads(open(os.path.join(work, 'record.json')).read())
 f, c = load('fennel'), load('celery')
@@ -126,8 +143,14 @@ row("Events/s (task events / wall time)", events / fw, events / cw, ',.0f')
 row("Wall time: first PUBLISH → every event applied (s)", fw, cw, '.3f')
 row("Publishing the stream took (s)", f['publish']['ended_at'] - f['publish']['started_at'],
     c['publish']['ended_at'] - c['publish']['started_at'], '.3f')
-row("Consumer CPU from ready to done (s)", f['cpu_seconds'], c['cpu_seconds'], '.2f')
+row("Consumer CPU, first PUBLISH → done (s)", f['cpu_seconds'], c['cpu_seconds'], '.2f')
 row("Consumer CPU per event (µs)", f['cpu_seconds'] / events * 1e6, c['cpu_seconds'] / events * 1e6, '.1f')
+row("Machine CPU used, first PUBLISH → done, all processes (s; 2 cores give 2 s per s)", f['machine_busy'], c['machine_busy'], '.2f')
+row("of it Redis (s)", f['redis_cpu'], c['redis_cpu'], '.2f')
+row("of it the producer (s)", f['publish']['cpu_seconds'], c['publish']['cpu_seconds'], '.2f')
+row("left for other processes (machine − consumer − Redis − producer, s)",
+    f['machine_busy'] - f['cpu_seconds'] - f['redis_cpu'] - f['publish']['cpu_seconds'],
+    c['machine_busy'] - c['cpu_seconds'] - c['redis_cpu'] - c['publish']['cpu_seconds'], '.2f')
 row("Peak RSS of the consumer (MiB)", f['peak_rss_kib'] / 1024, c['peak_rss_kib'] / 1024, '.1f')
 row("RSS when subscribed, before the stream (MiB)", f['rss_ready_kib'] / 1024, c['rss_ready_kib'] / 1024, '.1f')
 row("Redis used_memory_peak (MiB; a backlog waiting for the consumer counts here)", f['redis_peak_bytes'] / 1048576,
@@ -137,4 +160,16 @@ print(f"Checked: Fennel's history holds {f['history_by_state']} ({f['task_events
       f"the file {f['history_bytes'] / 1048576:.1f} MiB with its WAL); Celery's State holds {c['tasks_in_state']:,} tasks, "
       f"{c['tasks_in_success']:,} in SUCCESS. Every message reached the subscriber (PUBLISH answered ≥ "
       f"{min(f['publish']['min_receivers'], c['publish']['min_receivers'])}).")
+parts = json.loads([l for l in open(os.path.join(work, 'parts.out')) if l.startswith('{')][-1])
+n = parts['events']
+print()
+print(f"Fennel's ingest steps one after the other on one thread, no broker, the same {parts['messages']:,} messages "
+      f"({n:,} events), each warmed on the first 5 % first:")
+print()
+print("| step | wall (s) | events/s | process CPU (s) | CPU per event (µs) |")
+print("|---|--:|--:|--:|--:|")
+for key, label in [('decode', 'decode: kombu envelope, base64, JSON, CeleryEvent'), ('cluster_state', 'ClusterState.Apply'),
+                   ('metrics', 'TaskMetrics.Apply'), ('history', 'TaskHistoryStore: AppendAsync each, FlushAsync (SQLite writer)')]:
+    st = parts[key]
+    print(f"| {label} | {st['Seconds']:.3f} | {n / st['Seconds']:,.0f} | {st['CpuSeconds']:.2f} | {st['CpuSeconds'] / n * 1e6:.1f} |")
 EOF

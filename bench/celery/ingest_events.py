@@ -61,6 +61,7 @@ def publish(broker, stream):
     client.ping()
     size = sum(len(payload) for _, payload in messages)
     started = time.time()
+    cpu = time.process_time()
     pipe = client.pipeline(transaction=False)
     receivers = None  # the fewest subscribers any message reached (PUBLISH's answer): 0 means one was lost
     for i, (channel, payload) in enumerate(messages, 1):
@@ -69,8 +70,9 @@ def publish(broker, stream):
             answers = pipe.execute()
             receivers = min(answers + ([receivers] if receivers is not None else []))
     ended = time.time()
+    cpu = time.process_time() - cpu
     print(json.dumps({'started_at': started, 'ended_at': ended, 'messages': len(messages), 'bytes': size,
-                      'min_receivers': receivers}))
+                      'min_receivers': receivers, 'cpu_seconds': cpu}))
 
 
 def main(argv):
