@@ -9,4 +9,5 @@ using Fennel;
 using Fennel.Bench;
 
 var (app, _) = BenchApp.Build(args);
-return await app.RunAsync(args, RunCommand.Spec, Fennel.Bench.Raw.RawConsumeCommand.Spec);
+return await app.RunAsync(args, RunCommand.Spec, Fennel.Bench.Raw.RawConsumeCommand.Spec, Fennel.Bench.Dashboard.DashboardIngestCommand.Spec,
+    Fennel.Bench.Dashboard.DashboardIngestPartsCommand.Spec);
