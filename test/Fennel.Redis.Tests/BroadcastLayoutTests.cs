@@ -110,14 +110,19 @@ public sealed class BroadcastLayoutTests : IAsyncLifetime
     [Fact]
     public async Task Control_requests_and_events_stay_on_pub_sub_channels()
     {
+        // Other tests' workers share the database's channels (heartbeats): only this test's two messages count.
+        var marker = Guid.NewGuid().ToString("N");
         var channels = Channel.CreateUnbounded<string>();
         var subscriber = RedisTestDatabase.Subscriber;
         var pattern = RedisChannel.Pattern($"/{RedisTestDatabase.Number}.*");
-        await subscriber.SubscribeAsync(pattern, (channel, _) => channels.Writer.TryWrite(channel!));
+        await subscriber.SubscribeAsync(pattern, (channel, message) =>
+        {
+            if (((string?)message)?.Contains(marker, StringComparison.Ordinal) == true) channels.Writer.TryWrite(channel!);
+        });
         try
         {
-            await _transport.BroadcastAsync("celery.pidbox", "", KombuBodies.Wrap("ping"));
-            await _transport.BroadcastAsync("celeryev", "worker.heartbeat", KombuBodies.Wrap("beat"));
+            await _transport.BroadcastAsync("celery.pidbox", "", KombuBodies.Wrap("ping", deliveryTag: marker));
+            await _transport.BroadcastAsync("celeryev", "worker.heartbeat", KombuBodies.Wrap("beat", deliveryTag: marker));
 
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             Assert.Equal($"/{RedisTestDatabase.Number}.celery.pidbox", await channels.Reader.ReadAsync(timeout.Token));
