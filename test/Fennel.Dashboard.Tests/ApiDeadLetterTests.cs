@@ -25,19 +25,6 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
         o.Users.Add(FennelDashboardUser.Parse("viewer:look", readOnly: true));
     }
 
-    internal static FennelApp CreateApp(string brokerUrl)
-    {
-        var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
-        builder.Configure(o =>
-        {
-            o.BrokerUrl = brokerUrl;
-            o.Worker.Concurrency = 2;
-            o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
-            o.Worker.Mingle = false;
-        });
-        return builder.Build();
-    }
-
     internal static async Task<JsonNode> GetJsonAsync(HttpClient client, string path)
     {
         using var response = await client.GetAsync(path);
@@ -68,7 +55,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
 
     private static async Task ExerciseAsync(string brokerUrl)
     {
-        await using var app = CreateApp(brokerUrl);
+        await using var app = TestApps.Create(brokerUrl: brokerUrl);
         await using var worker = app.CreateWorker(o => o.NodeName = "dl@test");
         await worker.StartAsync();
         await using var host = await DashboardHost.StartAsync(app, Users);
@@ -158,7 +145,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task A_dead_letter_with_sensitive_arguments_shows_its_reprs_but_not_its_body()
     {
-        await using var app = CreateApp("memory://" + Guid.NewGuid().ToString("N"));
+        await using var app = TestApps.Create(brokerUrl: "memory://" + Guid.NewGuid().ToString("N"));
         app.Task<string, string, string>("tasks.login", (string user, string password) => user,
             new Fennel.Tasks.TaskOptions { SensitiveArguments = ["password"] });
         await using var worker = app.CreateWorker(o => o.NodeName = "dl@test");
@@ -185,7 +172,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
     public async Task A_broker_that_cannot_be_reached_is_502_with_its_message_not_a_bare_500()
     {
         // Nothing listens on port 1: every call to the broker fails with Fennel's error.
-        await using var app = CreateApp("redis://127.0.0.1:1/0");
+        await using var app = TestApps.Create(brokerUrl: "redis://127.0.0.1:1/0");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         using var response = await admin.GetAsync("api/dead-letters");

@@ -18,31 +18,6 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
 
     public ApiQueueAndResendTests(TemporaryFolder folder) => _folder = folder;
 
-    private static FennelApp CreateApp()
-    {
-        var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
-        builder.Configure(o =>
-        {
-            o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
-            o.Worker.Concurrency = 2;
-            o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
-            o.Worker.Mingle = false;
-            o.TaskSentEvents = true;
-        });
-        return builder.Build();
-    }
-
-    private static async Task<Fennel.Worker.Worker> StartWorkerAsync(FennelApp app, string name)
-    {
-        var worker = app.CreateWorker(o =>
-        {
-            o.NodeName = name;
-            o.TaskEvents = true;
-        });
-        await worker.StartAsync();
-        return worker;
-    }
-
     private static async Task<JsonObject?> QueueAsync(HttpClient client, string name) =>
         (await ApiDeadLetterTests.GetJsonAsync(client, "api/queues"))["queues"]!.AsArray().FirstOrDefault(q => q!["name"]!.GetValue<string>() == name)?.AsObject();
 
@@ -59,8 +34,8 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task Queues_list_the_default_the_consumed_and_the_sent_to_with_dead_letters_and_one_purges()
     {
-        await using var app = CreateApp();
-        await using var worker = await StartWorkerAsync(app, "q@test");
+        await using var app = TestApps.Create(taskSentEvents: true);
+        await using var worker = await TestApps.StartWorkerAsync(app, "q@test");
         await using var host = await DashboardHost.StartAsync(app, ApiDeadLetterTests.Users);
         using var admin = host.Client("admin", "right");
         using var viewer = host.Client("viewer", "look");
@@ -97,7 +72,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task The_default_queue_is_listed_without_consumers_or_tasks()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         await using var host = await DashboardHost.StartAsync(app, ApiDeadLetterTests.Users);
         using var viewer = host.Client("viewer", "look");
         var celery = (await QueueAsync(viewer, "celery"))!;
@@ -109,7 +84,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task Resending_a_task_sends_a_new_one_with_the_same_name_arguments_and_queue_and_a_worker_runs_it()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var calls = new ConcurrentQueue<string>();
         const string Nasty = "it's \"nasty\"\n\t\\ é😀 \u0001 ***";
         app.Task<string, double, string>("tasks.echo", (string text, double factor) =>
@@ -117,7 +92,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
             calls.Enqueue($"{text}|{factor}");
             return text;
         });
-        await using var worker = await StartWorkerAsync(app, "r@test");
+        await using var worker = await TestApps.StartWorkerAsync(app, "r@test");
         await using var host = await DashboardHost.StartAsync(app, ApiDeadLetterTests.Users);
         using var admin = host.Client("admin", "right");
         await WatchingAsync(host);
@@ -149,7 +124,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task A_task_sent_to_another_queue_is_resent_to_that_queue()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         await using var host = await DashboardHost.StartAsync(app, ApiDeadLetterTests.Users);
         using var admin = host.Client("admin", "right");
         await WatchingAsync(host);
@@ -164,9 +139,9 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task A_task_whose_arguments_are_sensitive_is_not_resent_409()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         app.Task<string, string, string>("tasks.login", (string user, string password) => user, new TaskOptions { SensitiveArguments = ["password"] });
-        await using var worker = await StartWorkerAsync(app, "s@test");
+        await using var worker = await TestApps.StartWorkerAsync(app, "s@test");
         await using var host = await DashboardHost.StartAsync(app, ApiDeadLetterTests.Users);
         using var admin = host.Client("admin", "right");
         await WatchingAsync(host);
@@ -199,7 +174,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
             ]);
             await seed.FlushAsync();
         }
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         await using var host = await DashboardHost.StartAsync(app, o =>
         {
             ApiDeadLetterTests.Users(o);

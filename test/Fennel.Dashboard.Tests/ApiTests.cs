@@ -15,17 +15,6 @@ public class ApiTests
         o.Users.Add(FennelDashboardUser.Parse("viewer:look", readOnly: true));
     }
 
-    private static async Task<Fennel.Worker.Worker> StartWorkerAsync(FennelApp app, string name)
-    {
-        var worker = app.CreateWorker(o =>
-        {
-            o.NodeName = name;
-            o.TaskEvents = true;
-        });
-        await worker.StartAsync();
-        return worker;
-    }
-
     private static async Task<JsonNode> GetJsonAsync(HttpClient client, string path)
     {
         using var response = await client.GetAsync(path);
@@ -40,7 +29,7 @@ public class ApiTests
     public async Task A_running_worker_shows_with_live_stats_and_its_queue_depth()
     {
         await using var app = TestApps.Create();
-        await using var worker = await StartWorkerAsync(app, "a@test");
+        await using var worker = await TestApps.StartWorkerAsync(app, "a@test");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var viewer = host.Client("viewer", "look");
 
@@ -64,7 +53,7 @@ public class ApiTests
     public async Task A_worker_that_ran_before_the_dashboard_shows_from_the_first_ping()
     {
         await using var app = TestApps.Create();
-        await using var worker = await StartWorkerAsync(app, "early@test");
+        await using var worker = await TestApps.StartWorkerAsync(app, "early@test");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         // Heartbeats come every 2 s; the ping at start answers sooner, but either way the worker shows.
@@ -75,8 +64,8 @@ public class ApiTests
     public async Task Shutting_down_one_of_two_workers_stops_it_shows_it_offline_and_audits_it()
     {
         await using var app = TestApps.Create();
-        await using var a = await StartWorkerAsync(app, "a@test");
-        await using var b = await StartWorkerAsync(app, "b@test");
+        await using var a = await TestApps.StartWorkerAsync(app, "a@test");
+        await using var b = await TestApps.StartWorkerAsync(app, "b@test");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         using var viewer = host.Client("viewer", "look");
@@ -118,7 +107,7 @@ public class ApiTests
     {
         await using var app = TestApps.Create();
         app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
-        await using var a = await StartWorkerAsync(app, "a@test");
+        await using var a = await TestApps.StartWorkerAsync(app, "a@test");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         await DashboardHost.UseAntiforgeryAsync(admin);
@@ -151,7 +140,7 @@ public class ApiTests
         await using var app = TestApps.Create();
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         var fail = app.Task<int, int>("tasks.fail", int (int x) => throw new InvalidOperationException("<script>alert(1)</script>"));
-        await using var a = await StartWorkerAsync(app, "a@test");
+        await using var a = await TestApps.StartWorkerAsync(app, "a@test");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         await TestApps.WaitUntilAsync(async () => await WorkerAsync(admin, "a@test") is not null, "a@test listed");

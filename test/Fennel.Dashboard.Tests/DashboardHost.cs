@@ -119,17 +119,34 @@ internal sealed class CapturedLog : ILoggerProvider
 
 internal static class TestApps
 {
-    public static FennelApp Create()
+    /// <summary>
+    /// An app on <paramref name="brokerUrl"/>, by default a fresh in-memory broker; with <paramref name="taskSentEvents"/>
+    /// its client sends task-sent (the history's queue).
+    /// </summary>
+    public static FennelApp Create(bool taskSentEvents = false, string? brokerUrl = null)
     {
         var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
         builder.Configure(o =>
         {
-            o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
+            o.BrokerUrl = brokerUrl ?? "memory://" + Guid.NewGuid().ToString("N");
             o.Worker.Concurrency = 2;
             o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
             o.Worker.Mingle = false;
+            o.TaskSentEvents = taskSentEvents;
         });
         return builder.Build();
+    }
+
+    /// <summary>A started worker named <paramref name="name"/> that sends task events.</summary>
+    public static async Task<Fennel.Worker.Worker> StartWorkerAsync(FennelApp app, string name)
+    {
+        var worker = app.CreateWorker(o =>
+        {
+            o.NodeName = name;
+            o.TaskEvents = true;
+        });
+        await worker.StartAsync();
+        return worker;
     }
 
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)

@@ -11,32 +11,6 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
 
     public HistoryApiTests(TemporaryFolder folder) => _folder = folder;
 
-    private static FennelApp CreateApp()
-    {
-        var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
-        builder.Configure(o =>
-        {
-            o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
-            o.Worker.Concurrency = 2;
-            o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
-            o.Worker.Mingle = false;
-            // task-sent gives the history the queue, and the timeline its first entry.
-            o.TaskSentEvents = true;
-        });
-        return builder.Build();
-    }
-
-    private static async Task<Fennel.Worker.Worker> StartWorkerAsync(FennelApp app, string name)
-    {
-        var worker = app.CreateWorker(o =>
-        {
-            o.NodeName = name;
-            o.TaskEvents = true;
-        });
-        await worker.StartAsync();
-        return worker;
-    }
-
     private Action<FennelDashboardOptions> On(string path) => o =>
     {
         o.Users.Add(FennelDashboardUser.Parse("admin:right"));
@@ -58,9 +32,9 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     public async Task A_task_run_by_a_worker_is_listed_with_its_timeline_counted_in_the_overview_and_still_there_after_a_restart()
     {
         var path = _folder.NewDatabasePath();
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
-        await using var worker = await StartWorkerAsync(app, "a@test");
+        await using var worker = await TestApps.StartWorkerAsync(app, "a@test");
         string id;
         await using (var host = await DashboardHost.StartAsync(app, On(path)))
         {
@@ -121,8 +95,8 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     public async Task A_worker_that_went_away_is_still_listed_offline_after_the_dashboard_restarts()
     {
         var path = _folder.NewDatabasePath();
-        await using var app = CreateApp();
-        var worker = await StartWorkerAsync(app, "gone@test");
+        await using var app = TestApps.Create(taskSentEvents: true);
+        var worker = await TestApps.StartWorkerAsync(app, "gone@test");
         await using (var host = await DashboardHost.StartAsync(app, On(path)))
         {
             using var admin = host.Client("admin", "right");
@@ -147,10 +121,10 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task Filters_search_sort_and_paging_work_through_the_API()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         var fail = app.Task<int, int>("tasks.fail", int (int x) => throw new InvalidOperationException("needle-in-the-exception"));
-        await using var worker = await StartWorkerAsync(app, "a@test");
+        await using var worker = await TestApps.StartWorkerAsync(app, "a@test");
         await using var host = await DashboardHost.StartAsync(app, On(_folder.NewDatabasePath()));
         using var admin = host.Client("admin", "right");
         await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "a@test online");
@@ -216,7 +190,7 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     [InlineData("api/overview?minutes=100000", "minutes")]
     public async Task Bad_parameters_are_400_naming_the_parameter(string path, string parameter)
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         await using var host = await DashboardHost.StartAsync(app, On(_folder.NewDatabasePath()));
         using var admin = host.Client("admin", "right");
         using var response = await admin.GetAsync(path);
@@ -230,7 +204,7 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     public async Task The_history_file_is_made_where_the_options_say_and_released_on_stop()
     {
         var path = _folder.NewDatabasePath();
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var host = await DashboardHost.StartAsync(app, On(path));
         Assert.True(File.Exists(path));
         await host.DisposeAsync();

@@ -9,20 +9,6 @@ namespace Fennel.Dashboard.Tests;
 /// <summary>GET /api/live: server-sent snapshots over real HTTP, fed by workers on the in-memory broker.</summary>
 public sealed class LiveTests
 {
-    private static FennelApp CreateApp()
-    {
-        var builder = FennelApp.CreateBuilder(["--loglevel", "warning"]);
-        builder.Configure(o =>
-        {
-            o.BrokerUrl = "memory://" + Guid.NewGuid().ToString("N");
-            o.Worker.Concurrency = 2;
-            o.Worker.ShutdownTimeout = TimeSpan.FromSeconds(10);
-            o.Worker.Mingle = false;
-            o.TaskSentEvents = true;
-        });
-        return builder.Build();
-    }
-
     private static void Admin(FennelDashboardOptions o) => o.Users.Add(FennelDashboardUser.Parse("admin:right"));
 
     private static JsonObject? Worker(JsonNode snapshot, string node) =>
@@ -31,7 +17,7 @@ public sealed class LiveTests
     [Fact]
     public async Task The_first_snapshot_comes_at_once_with_the_overview_workers_tasks_version_and_time_and_stream_headers()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         // A long interval: the snapshot that arrives must be the one made on connecting.
         await using var host = await DashboardHost.StartAsync(app, o =>
         {
@@ -58,7 +44,7 @@ public sealed class LiveTests
     [Fact]
     public async Task A_worker_appears_its_task_grows_tasks_version_and_it_goes_offline_in_the_snapshots()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         await using var host = await DashboardHost.StartAsync(app, Admin);
         using var admin = host.Client("admin", "right");
@@ -91,7 +77,7 @@ public sealed class LiveTests
     [Fact]
     public async Task Without_credentials_the_live_stream_is_401()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         await using var host = await DashboardHost.StartAsync(app, Admin);
         using var anonymous = host.Client();
         using var response = await anonymous.GetAsync("api/live", HttpCompletionOption.ResponseHeadersRead);
@@ -105,7 +91,7 @@ public sealed class LiveTests
     [Fact]
     public async Task A_burst_of_5000_task_events_gives_one_snapshot_per_interval_made_once_for_all_listeners()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         await using var host = await DashboardHost.StartAsync(app, Admin);
         var feed = host.Services.GetRequiredService<LiveFeed>();
@@ -143,7 +129,7 @@ public sealed class LiveTests
     [Fact]
     public async Task The_stream_ends_quietly_when_the_client_goes_and_when_the_host_stops()
     {
-        await using var app = CreateApp();
+        await using var app = TestApps.Create(taskSentEvents: true);
         var host = await DashboardHost.StartAsync(app, Admin);
         var feed = host.Services.GetRequiredService<LiveFeed>();
         using var admin = host.Client("admin", "right");
