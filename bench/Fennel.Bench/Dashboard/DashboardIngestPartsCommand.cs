@@ -69,12 +69,13 @@ internal static class DashboardIngestPartsCommand
         return 0;
     }
 
-    /// <summary>As <c>FennelClient.ReceiveEventsAsync</c>: the envelope, its base64 JSON body, each event of the batch.</summary>
+    /// <summary>As <c>FennelClient.ReceiveEventsAsync</c>: the fast path from the bytes, else the envelope, its base64 JSON body, each event of the batch.</summary>
     private static List<CeleryEvent> Decode(List<byte[]> messages)
     {
         var events = new List<CeleryEvent>(messages.Count * 24);
         foreach (var message in messages)
         {
+            if (CeleryEventCodec.TryDecodeMessage(message, events)) continue;
             var body = KombuEnvelope.Decode(message).BodyJson();
             foreach (var item in body as JsonArray ?? [])
             {
