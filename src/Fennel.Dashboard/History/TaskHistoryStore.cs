@@ -122,6 +122,8 @@ public sealed partial class TaskHistoryStore : IAsyncDisposable
         await _trimTimer.DisposeAsync().ConfigureAwait(false);
         _inbox.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        _upsertTask?.Dispose();
+        _insertTimeline?.Dispose();
         await _writer.DisposeAsync().ConfigureAwait(false);
         // Pooled readers keep the file open otherwise.
         using (var pooled = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(pooled);
