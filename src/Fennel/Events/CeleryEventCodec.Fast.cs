@@ -127,19 +127,20 @@ public static partial class CeleryEventCodec
     private static bool TryDecodeBodyCore(ReadOnlySpan<byte> utf8Json, List<CeleryEvent> events)
     {
         var reader = new Utf8JsonReader(utf8Json);
+        string? hostname = null; // a batch comes from one sender: its events share one hostname string
         if (!reader.Read()) return false;
         if (reader.TokenType == JsonTokenType.StartArray)
         {
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                if (reader.TokenType != JsonTokenType.StartObject || TryReadEvent(ref reader) is not { } e) return false;
+                if (reader.TokenType != JsonTokenType.StartObject || TryReadEvent(ref reader, ref hostname) is not { } e) return false;
                 events.Add(e);
             }
             if (reader.TokenType != JsonTokenType.EndArray) return false;
         }
         else if (reader.TokenType == JsonTokenType.StartObject)
         {
-            if (TryReadEvent(ref reader) is not { } e) return false;
+            if (TryReadEvent(ref reader, ref hostname) is not { } e) return false;
             events.Add(e);
         }
         else return false;
@@ -221,7 +222,7 @@ public static partial class CeleryEventCodec
     }
 
     /// <summary>Reads one event object (the reader on its <c>{</c>, left on its <c>}</c>); null when the JsonNode path must decide.</summary>
-    private static CeleryEvent? TryReadEvent(ref Utf8JsonReader reader)
+    private static CeleryEvent? TryReadEvent(ref Utf8JsonReader reader, ref string? lastHostname)
     {
         var f = default(Fields);
         JsonObject? extra = null;
@@ -242,8 +243,8 @@ public static partial class CeleryEventCodec
             reader.Read();
             var ok = field switch
             {
-                Field.Type => TryString(ref reader, out f.Type),
-                Field.Hostname => TryString(ref reader, out f.Hostname),
+                Field.Type => TryType(ref reader, out f.Type),
+                Field.Hostname => TryHostname(ref reader, ref lastHostname, out f.Hostname),
                 Field.Uuid => TryString(ref reader, out f.Uuid),
                 Field.Name => TryString(ref reader, out f.Name),
                 Field.RootId => TryString(ref reader, out f.RootId),
@@ -350,6 +351,42 @@ public static partial class CeleryEventCodec
         SoftwareVersion = f.SoftwareVersion,
         SoftwareSystem = f.SoftwareSystem,
     };
+
+    /// <summary>A type string; the known ones without allocating.</summary>
+    private static bool TryType(ref Utf8JsonReader reader, out string? value)
+    {
+        value = reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped ? KnownType(reader.ValueSpan) : null;
+        return value is not null || TryString(ref reader, out value);
+    }
+
+    private static string? KnownType(ReadOnlySpan<byte> type) => type.Length switch
+    {
+        9 when type.SequenceEqual("task-sent"u8) => "task-sent",
+        12 when type.SequenceEqual("task-started"u8) => "task-started",
+        11 when type.SequenceEqual("task-failed"u8) => "task-failed",
+        12 when type.SequenceEqual("task-retried"u8) => "task-retried",
+        12 when type.SequenceEqual("task-revoked"u8) => "task-revoked",
+        13 when type.SequenceEqual("task-received"u8) => "task-received",
+        13 when type.SequenceEqual("task-rejected"u8) => "task-rejected",
+        14 when type.SequenceEqual("task-succeeded"u8) => "task-succeeded",
+        13 when type.SequenceEqual("worker-online"u8) => "worker-online",
+        14 when type.SequenceEqual("worker-offline"u8) => "worker-offline",
+        16 when type.SequenceEqual("worker-heartbeat"u8) => "worker-heartbeat",
+        _ => null,
+    };
+
+    /// <summary>A hostname; the previous event's string again when it is the same.</summary>
+    private static bool TryHostname(ref Utf8JsonReader reader, ref string? last, out string? value)
+    {
+        if (last is not null && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(last))
+        {
+            value = last;
+            return true;
+        }
+        if (!TryString(ref reader, out value)) return false;
+        last = value ?? last;
+        return true;
+    }
 
     private static bool TryString(ref Utf8JsonReader reader, out string? value)
     {
