@@ -140,7 +140,7 @@ public sealed partial class TaskHistoryStore
         }
         await transaction.CommitAsync().ConfigureAwait(false);
 
-        async ValueTask<WorkerRecord?> LoadWorkerAsync(string hostname)
+        async Task<WorkerRecord?> LoadWorkerAsync(string hostname)
         {
             if (workers.TryGetValue(hostname, out var known)) return known;
             selectWorkerId.Value = hostname;
@@ -148,7 +148,7 @@ public sealed partial class TaskHistoryStore
             return await reader.ReadAsync().ConfigureAwait(false) ? ReadWorker(reader, now, _options.HeartbeatExpiryFactor) : null;
         }
 
-        async ValueTask ApplyTaskAsync(CeleryEvent e, string id)
+        async Task ApplyTaskAsync(CeleryEvent e, string id)
         {
             if (!tasks.TryGetValue(id, out var slot))
             {
@@ -204,16 +204,14 @@ public sealed partial class TaskHistoryStore
     {
         var late = CeleryStatePrecedence.HappenedBefore(state, task.State);
         var time = SenderTime(e, now);
-        var fromClient = e is TaskSentEvent;
         task = task with
         {
             SeenAt = task.SeenAt is { } seen && seen <= time ? seen : time,
             LastUpdated = now,
-            Client = fromClient ? e.Hostname : task.Client,
-            Worker = fromClient ? task.Worker : e.Hostname,
-            State = late ? task.State : state,
-            StateTime = late ? task.StateTime : time,
         };
+        if (e is TaskSentEvent) task = task with { Client = e.Hostname };
+        else task = task with { Worker = e.Hostname };
+        if (!late) task = task with { State = state, StateTime = time };
 
         // Times: an event in order sets its time (a retried task is received and started again); a late one only fills a gap.
         DateTimeOffset? Stamp(DateTimeOffset? current) => late ? current ?? time : time;
@@ -281,8 +279,6 @@ public sealed partial class TaskHistoryStore
     {
         worker ??= new WorkerRecord { Hostname = hostname };
         var wasOnline = worker.OnlineAt is { } online && (worker.OfflineAt is not { } offline || offline < online);
-        // Every event of a batch beats at the same 'now': after the first, the record is already what it would become.
-        if (wasOnline && worker.LastHeartbeat == now) return worker;
         return worker with { LastHeartbeat = now, OnlineAt = wasOnline ? worker.OnlineAt : now };
     }
 
