@@ -49,7 +49,8 @@ public sealed partial class TaskHistoryStore
         var minute = now.ToUnixTimeMilliseconds() / 60_000 * 60_000;
 
         using var transaction = _writer.BeginTransaction(deferred: false);
-        var stored = await LoadTasksAsync(batch, transaction).ConfigureAwait(false);
+        using var selectTask = Command($"SELECT {TaskColumns} FROM tasks WHERE id = $id;", transaction);
+        var selectTaskId = selectTask.Parameters.Add("$id", SqliteType.Text);
         using var selectWorker = Command($"SELECT {WorkerColumns} FROM workers WHERE hostname = $id;", transaction);
         var selectWorkerId = selectWorker.Parameters.Add("$id", SqliteType.Text);
 
@@ -152,7 +153,11 @@ public sealed partial class TaskHistoryStore
         {
             if (!tasks.TryGetValue(id, out var slot))
             {
-                slot = stored.GetValueOrDefault(id) ?? new TaskSlot(new TaskRecord { Id = id, State = "PENDING", LastUpdated = now }, 0);
+                selectTaskId.Value = id;
+                using var reader = await selectTask.ExecuteReaderAsync().ConfigureAwait(false);
+                slot = await reader.ReadAsync().ConfigureAwait(false)
+                    ? new TaskSlot(ReadTask(reader), reader.GetInt64(TaskColumnNames.Length - 1))
+                    : new TaskSlot(new TaskRecord { Id = id, State = "PENDING", LastUpdated = now }, 0);
                 tasks[id] = slot;
             }
             // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not. Except after
@@ -168,35 +173,6 @@ public sealed partial class TaskHistoryStore
             timeline.Add((id, slot.EventCount, new TaskTimelineEntry(e.Type, SenderTime(e, now), now, e.Hostname, e.Clock)));
             throughput[(minute, state)] = throughput.GetValueOrDefault((minute, state)) + 1;
         }
-    }
-
-    /// <summary>
-    /// The stored rows of every task the batch may touch, in one query (one per task costs more than the rest of the
-    /// task's work): nothing is written before the batch is applied in memory, so reading them first reads the same.
-    /// </summary>
-    private async Task<Dictionary<string, TaskSlot>> LoadTasksAsync(List<CeleryEvent> batch, SqliteTransaction transaction)
-    {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in batch)
-        {
-            if (e is TaskEvent { TaskId: { Length: > 0 } id }) ids.Add(id);
-            else if (e is UnknownEvent { EventType: var type } && type.StartsWith("task-", StringComparison.Ordinal)
-                && e.Extra["uuid"] is { } uuid && uuid.GetValueKind() == JsonValueKind.String && uuid.GetValue<string>() is { Length: > 0 } other)
-            {
-                ids.Add(other);
-            }
-        }
-        var stored = new Dictionary<string, TaskSlot>(StringComparer.Ordinal);
-        if (ids.Count == 0) return stored;
-        using var select = Command($"SELECT {TaskColumns} FROM tasks WHERE id IN (SELECT value FROM json_each($ids));", transaction);
-        select.Parameters.Add("$ids", SqliteType.Text).Value = JsonSerializer.Serialize([.. ids], HistoryJson.Default.StringArray);
-        using var reader = await select.ExecuteReaderAsync().ConfigureAwait(false);
-        while (await reader.ReadAsync().ConfigureAwait(false))
-        {
-            var task = ReadTask(reader);
-            stored[task.Id] = new TaskSlot(task, reader.GetInt64(TaskColumnNames.Length - 1));
-        }
-        return stored;
     }
 
     /// <summary>Celery's merge (as <see cref="ClusterState"/> does it): a late event fills in fields but never moves the state back.</summary>
