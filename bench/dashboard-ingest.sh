@@ -166,10 +166,10 @@ print()
 print(f"Fennel's ingest steps one after the other on one thread, no broker, the same {parts['messages']:,} messages "
       f"({n:,} events), each warmed on the first 5 % first:")
 print()
-print("| step | wall (s) | events/s | process CPU (s) | CPU per event (µs) |")
-print("|---|--:|--:|--:|--:|")
+print("| step | wall (s) | events/s | process CPU (s) | CPU per event (µs) | allocated per event (B) |")
+print("|---|--:|--:|--:|--:|--:|")
 for key, label in [('decode', 'decode: kombu envelope, base64, JSON, CeleryEvent'), ('cluster_state', 'ClusterState.Apply'),
                    ('metrics', 'TaskMetrics.Apply'), ('history', 'TaskHistoryStore: AppendAsync each, FlushAsync (SQLite writer)')]:
     st = parts[key]
-    print(f"| {label} | {st['Seconds']:.3f} | {n / st['Seconds']:,.0f} | {st['CpuSeconds']:.2f} | {st['CpuSeconds'] / n * 1e6:.1f} |")
+    print(f"| {label} | {st['Seconds']:.3f} | {n / st['Seconds']:,.0f} | {st['CpuSeconds']:.2f} | {st['CpuSeconds'] / n * 1e6:.1f} | {st['AllocatedBytes'] / n:,.0f} |")
 EOF

@@ -29,6 +29,15 @@ public sealed partial class TaskHistoryStore
         $"INSERT INTO workers ({WorkerColumns}) VALUES ({string.Join(", ", WorkerColumnNames.Select(c => "$" + c))}) ON CONFLICT (hostname) DO UPDATE SET "
         + string.Join(", ", WorkerColumnNames.Skip(1).Select(c => $"{c} = excluded.{c}")) + ";";
 
+    private const string InsertTimelineSql = """
+        INSERT OR REPLACE INTO task_events (task_id, seq, type, time, received_at, hostname, clock)
+        VALUES ($task, $seq, $type, $time, $received, $host, $clock);
+        """;
+
+    // The writer's hot statements, prepared on first use and kept until the store is disposed (only the writer loop uses them).
+    private WriterStatement? _upsertTask;
+    private WriterStatement? _insertTimeline;
+
     /// <summary>Applies one batch in one transaction: each task and worker is read once, changed in memory, written once.</summary>
     private async Task WriteBatchAsync(List<CeleryEvent> batch)
     {
@@ -73,36 +82,25 @@ public sealed partial class TaskHistoryStore
             }
         }
 
-        using (var upsert = Command(UpsertTaskSql, transaction))
+        _upsertTask ??= new WriterStatement(_writer, UpsertTaskSql);
+        foreach (var slot in tasks.Values)
         {
-            var parameters = TaskColumnNames.Select(c => upsert.Parameters.AddWithValue("$" + c, DBNull.Value)).ToArray();
-            foreach (var slot in tasks.Values)
-            {
-                var values = TaskValues(slot.Task, slot.EventCount);
-                for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
-                await upsert.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
+            BindTask(_upsertTask, slot.Task, slot.EventCount);
+            _upsertTask.Run();
         }
         if (timeline.Count > 0)
         {
-            using var insert = Command("""
-                INSERT OR REPLACE INTO task_events (task_id, seq, type, time, received_at, hostname, clock)
-                VALUES ($task, $seq, $type, $time, $received, $host, $clock);
-                """, transaction);
-            var (pTask, pSeq, pType, pTime, pReceived, pHost, pClock) = (insert.Parameters.Add("$task", SqliteType.Text),
-                insert.Parameters.Add("$seq", SqliteType.Integer), insert.Parameters.Add("$type", SqliteType.Text),
-                insert.Parameters.Add("$time", SqliteType.Integer), insert.Parameters.Add("$received", SqliteType.Integer),
-                insert.Parameters.Add("$host", SqliteType.Text), insert.Parameters.Add("$clock", SqliteType.Integer));
+            _insertTimeline ??= new WriterStatement(_writer, InsertTimelineSql);
             foreach (var (taskId, seq, entry) in timeline)
             {
-                pTask.Value = taskId;
-                pSeq.Value = seq;
-                pType.Value = entry.Type;
-                pTime.Value = entry.Time.ToUnixTimeMilliseconds();
-                pReceived.Value = entry.ReceivedAt.ToUnixTimeMilliseconds();
-                pHost.Value = entry.Hostname;
-                pClock.Value = (object?)entry.Clock ?? DBNull.Value;
-                await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                _insertTimeline.Bind(1, taskId);
+                _insertTimeline.Bind(2, seq);
+                _insertTimeline.Bind(3, entry.Type);
+                _insertTimeline.Bind(4, entry.Time.ToUnixTimeMilliseconds());
+                _insertTimeline.Bind(5, entry.ReceivedAt.ToUnixTimeMilliseconds());
+                _insertTimeline.Bind(6, entry.Hostname);
+                _insertTimeline.Bind(7, entry.Clock);
+                _insertTimeline.Run();
             }
             // Keep the newest MaxTimelineEntries per task: only tasks past the bound pay for this.
             using var cut = Command("DELETE FROM task_events WHERE task_id = $task AND seq <= $below;", transaction);
@@ -268,13 +266,38 @@ public sealed partial class TaskHistoryStore
         return command;
     }
 
-    private static object?[] TaskValues(TaskRecord t, long eventCount) =>
-    [
-        t.Id, t.Name, t.State, Ms(t.StateTime), t.Worker, t.Client, t.Queue, t.RoutingKey, t.Args, t.Kwargs, t.Result,
-        t.Exception, t.Traceback, t.Retries, t.ParentId, t.RootId, t.Eta, t.Expires, Ms(t.SeenAt), Ms(t.SentAt),
-        Ms(t.ReceivedAt), Ms(t.StartedAt), Ms(t.FinishedAt), t.Runtime, t.Terminated, t.Expired,
-        t.LastUpdated.ToUnixTimeMilliseconds(), eventCount,
-    ];
+    /// <summary>Binds a task's values to <see cref="UpsertTaskSql"/>'s parameters, in <see cref="TaskColumns"/> order.</summary>
+    private static void BindTask(WriterStatement upsert, TaskRecord t, long eventCount)
+    {
+        upsert.Bind(1, t.Id);
+        upsert.Bind(2, t.Name);
+        upsert.Bind(3, t.State);
+        upsert.Bind(4, Ms(t.StateTime));
+        upsert.Bind(5, t.Worker);
+        upsert.Bind(6, t.Client);
+        upsert.Bind(7, t.Queue);
+        upsert.Bind(8, t.RoutingKey);
+        upsert.Bind(9, t.Args);
+        upsert.Bind(10, t.Kwargs);
+        upsert.Bind(11, t.Result);
+        upsert.Bind(12, t.Exception);
+        upsert.Bind(13, t.Traceback);
+        upsert.Bind(14, t.Retries);
+        upsert.Bind(15, t.ParentId);
+        upsert.Bind(16, t.RootId);
+        upsert.Bind(17, t.Eta);
+        upsert.Bind(18, t.Expires);
+        upsert.Bind(19, Ms(t.SeenAt));
+        upsert.Bind(20, Ms(t.SentAt));
+        upsert.Bind(21, Ms(t.ReceivedAt));
+        upsert.Bind(22, Ms(t.StartedAt));
+        upsert.Bind(23, Ms(t.FinishedAt));
+        upsert.Bind(24, t.Runtime);
+        upsert.Bind(25, t.Terminated);
+        upsert.Bind(26, t.Expired);
+        upsert.Bind(27, t.LastUpdated.ToUnixTimeMilliseconds());
+        upsert.Bind(28, eventCount);
+    }
 
     private static object?[] WorkerValues(WorkerRecord w, DateTimeOffset now) =>
     [

@@ -55,6 +55,14 @@ public sealed partial class FennelClient
     /// <summary>Decodes one broadcast message and hands its events over; never throws into the transport.</summary>
     private async Task ReceiveEventsAsync(BroadcastMessage message, Func<CeleryEvent, Task> handler)
     {
+        // The usual message (a base64 JSON body of well-formed events) is read straight from its bytes; anything else
+        // goes the general way below, which skips what is malformed with the reason.
+        var fast = new List<CeleryEvent>();
+        if (CeleryEventCodec.TryDecodeMessage(message.Body.Span, fast))
+        {
+            foreach (var e in fast) await HandleEventAsync(e, handler).ConfigureAwait(false);
+            return;
+        }
         JsonNode? body;
         try
         {
@@ -81,17 +89,22 @@ public sealed partial class FennelClient
                 Log.EventSkipped(EventLogger, message.RoutingKey, ex.Message);
                 continue;
             }
-            if (e.Clock is { } clock) Clock.Adjust(clock);
-            try
-            {
-                await handler(e).ConfigureAwait(false);
-            }
+            await HandleEventAsync(e, handler).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleEventAsync(CeleryEvent e, Func<CeleryEvent, Task> handler)
+    {
+        if (e.Clock is { } clock) Clock.Adjust(clock);
+        try
+        {
+            await handler(e).ConfigureAwait(false);
+        }
 #pragma warning disable CA1031 // The handler is the caller's code: whatever it throws, the subscription goes on.
-            catch (Exception ex)
+        catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                Log.EventHandlerFailed(EventLogger, e.Type, e.Hostname, ex);
-            }
+        {
+            Log.EventHandlerFailed(EventLogger, e.Type, e.Hostname, ex);
         }
     }
 
