@@ -4,7 +4,7 @@ namespace Fennel.Redis;
 
 /// <summary>
 /// The key and channel names on the server. kombu's own (shared with Python Celery, see
-/// <c>shared/celery-protocol/README.md §2</c>) and Fennel's additions, all prefixed <c>_fennel.</c> as kombu prefixes
+/// <c>test/vectors/celery-5.2.6/README.md §2</c>) and Fennel's additions, all prefixed <c>_fennel.</c> as kombu prefixes
 /// its own with <c>_kombu.</c>.
 /// </summary>
 internal sealed class RedisKeys(int database)

@@ -8,7 +8,7 @@ using RabbitMQ.Client;
 namespace Fennel.RabbitMQ.Tests;
 
 /// <summary>
-/// What Fennel puts on RabbitMQ is what Celery puts there (../shared/celery-protocol/amqp/), and what Celery put there
+/// What Fennel puts on RabbitMQ is what Celery puts there (test/vectors/celery-5.2.6/amqp/), and what Celery put there
 /// Fennel reads: topology, properties, header names, order and field types.
 /// </summary>
 public sealed class CeleryWireTests

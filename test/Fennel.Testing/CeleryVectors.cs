@@ -3,11 +3,14 @@ using System.Text.Json.Nodes;
 namespace Fennel.Testing;
 
 /// <summary>
-/// The captured Celery 5.2.6 messages in ../shared/celery-protocol, found from the test's folder upwards
-/// (FENNEL_CELERY_VECTORS overrides). Missing vectors fail the tests: they are the contract.
+/// The captured Celery 5.2.6 messages kept in the repository at <c>test/vectors/celery-5.2.6</c>, found from the test's
+/// folder upwards. Missing vectors fail the tests: they are the contract.
 /// </summary>
 public static class CeleryVectors
 {
+    /// <summary>Where the vectors live, relative to the repository's root.</summary>
+    public const string RepositoryPath = "test/vectors/celery-5.2.6";
+
     /// <summary>The vectors' folder.</summary>
     public static string Root { get; } = Find();
 
@@ -20,15 +23,12 @@ public static class CeleryVectors
 
     private static string Find()
     {
-        if (Environment.GetEnvironmentVariable("FENNEL_CELERY_VECTORS") is { Length: > 0 } configured) return configured;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "shared", "celery-protocol");
+            var candidate = Path.Combine(dir.FullName, RepositoryPath);
             if (Directory.Exists(candidate)) return candidate;
-            candidate = Path.Combine(dir.FullName, "..", "shared", "celery-protocol");
-            if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
         }
-        throw new DirectoryNotFoundException("The Celery protocol vectors (shared/celery-protocol) were not found above " + AppContext.BaseDirectory +
-            "; set FENNEL_CELERY_VECTORS to their folder.");
+        throw new DirectoryNotFoundException($"The Celery protocol vectors ({RepositoryPath}) were not found in any folder above " +
+            AppContext.BaseDirectory + "; run the tests from a clone of the repository.");
     }
 }

@@ -5,7 +5,7 @@ using Fennel.Protocol;
 namespace Fennel.Control;
 
 /// <summary>
-/// A remote-control request on the <c>celery.pidbox</c> fan-out (<c>../shared/celery-protocol/README.md</c> §6): a kombu
+/// A remote-control request on the <c>celery.pidbox</c> fan-out (<c>test/vectors/celery-5.2.6/README.md</c> §6): a kombu
 /// envelope around <c>{"method", "arguments", "destination", "pattern", "matcher"}</c> plus <c>"ticket"</c> and
 /// <c>"reply_to"</c> when replies are wanted, with the headers <c>clock</c> and <c>expires</c> (Unix time after which a
 /// worker ignores it; 0 for never).

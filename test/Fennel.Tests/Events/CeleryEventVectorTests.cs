@@ -6,7 +6,7 @@ using Fennel.Testing;
 
 namespace Fennel.Tests.Events;
 
-/// <summary>Every captured Celery 5.2.6 event in shared/celery-protocol/events decodes, and encodes back to the same JSON.</summary>
+/// <summary>Every captured Celery 5.2.6 event in test/vectors/celery-5.2.6/events decodes, and encodes back to the same JSON.</summary>
 public class CeleryEventVectorTests
 {
     public static TheoryData<string> EventFiles() =>

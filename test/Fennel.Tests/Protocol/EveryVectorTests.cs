@@ -5,7 +5,7 @@ using Fennel.Protocol;
 
 namespace Fennel.Tests.Protocol;
 
-/// <summary>Every captured message in shared/celery-protocol decodes: tasks, events, control requests and replies, results.</summary>
+/// <summary>Every captured message in test/vectors/celery-5.2.6 decodes: tasks, events, control requests and replies, results.</summary>
 public class EveryVectorTests
 {
     public static TheoryData<string> AllFiles() =>
