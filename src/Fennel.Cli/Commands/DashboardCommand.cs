@@ -11,13 +11,13 @@ using Microsoft.Extensions.Logging;
 namespace Fennel.Cli.Commands;
 
 /// <summary>
-/// <c>dashboard</c>: the monitoring web app on its own (the JSON API for now). Without users it listens on loopback only
+/// <c>dashboard</c>: the monitoring web app on its own (pages, JSON API, live stream, metrics). Without users it listens on loopback only
 /// and says so; it refuses another address without users (exit 78).
 /// </summary>
 internal static class DashboardCommand
 {
     public static CommandSpec Spec { get; } = new("dashboard",
-        "Serves the monitoring dashboard (JSON API under /api/); basic authentication, or loopback only without it.",
+        "Serves the monitoring dashboard (pages, JSON API under /api/, /metrics); basic authentication, or loopback only without it.",
     [
         new(["--port"], "Port to listen on (default 5555)", "PORT"),
         new(["--address"], "Address to listen on (default 127.0.0.1; another needs --basic-auth)", "IP"),
