@@ -38,19 +38,12 @@ public static class TaskFold
         var late = CeleryStatePrecedence.HappenedBefore(state, task.State);
         var time = SenderTime(e, now);
         var fromWorker = WorkerFold.SentByWorker(e);
-        task = e switch
-        {
-            TaskSentEvent sent => Describe(task, sent, sent.Queue ?? task.Queue, sent.RoutingKey ?? task.RoutingKey,
-                sentAt: Stamp(task.SentAt), receivedAt: task.ReceivedAt),
-            TaskReceivedEvent received => Describe(task, received, task.Queue, task.RoutingKey, task.SentAt, receivedAt: Stamp(task.ReceivedAt)),
-            TaskStartedEvent => task with { StartedAt = Stamp(task.StartedAt) },
-            TaskSucceededEvent s => task with { Result = s.Result ?? task.Result, Runtime = s.Runtime ?? task.Runtime, FinishedAt = Stamp(task.FinishedAt) },
-            TaskFailedEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback, FinishedAt = Stamp(task.FinishedAt) },
-            TaskRetriedEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback },
-            TaskRevokedEvent r => task with { Terminated = r.Terminated ?? task.Terminated, Expired = r.Expired ?? task.Expired, FinishedAt = Stamp(task.FinishedAt) },
-            TaskRejectedEvent => task with { FinishedAt = Stamp(task.FinishedAt) },
-            _ => task,
-        };
+        // One copy per event (this runs for every event the dashboard takes in): each field from the event when it has one.
+        var d = e as TaskDescriptionEvent;
+        var sent = e as TaskSentEvent;
+        var succeeded = e as TaskSucceededEvent;
+        var failure = e as TaskExceptionEvent; // task-failed, task-retried
+        var revoked = e as TaskRevokedEvent;
         return task with
         {
             State = late ? task.State : state,
@@ -58,6 +51,26 @@ public static class TaskFold
             SeenAt = task.SeenAt is { } seen && seen <= time ? seen : time,
             Worker = fromWorker ? e.Hostname : task.Worker,
             Client = fromWorker ? task.Client : e.Hostname,
+            Name = d?.Name ?? task.Name,
+            Args = d?.Args ?? task.Args,
+            Kwargs = d?.Kwargs ?? task.Kwargs,
+            RootId = d?.RootId ?? task.RootId,
+            ParentId = d?.ParentId ?? task.ParentId,
+            Retries = d?.Retries ?? task.Retries,
+            Eta = d?.Eta ?? task.Eta,
+            Expires = d?.Expires ?? task.Expires,
+            Queue = sent?.Queue ?? task.Queue,
+            RoutingKey = sent?.RoutingKey ?? task.RoutingKey,
+            SentAt = sent is null ? task.SentAt : Stamp(task.SentAt),
+            ReceivedAt = e is TaskReceivedEvent ? Stamp(task.ReceivedAt) : task.ReceivedAt,
+            StartedAt = e is TaskStartedEvent ? Stamp(task.StartedAt) : task.StartedAt,
+            FinishedAt = e is TaskSucceededEvent or TaskFailedEvent or TaskRevokedEvent or TaskRejectedEvent ? Stamp(task.FinishedAt) : task.FinishedAt,
+            Result = succeeded?.Result ?? task.Result,
+            Runtime = succeeded?.Runtime ?? task.Runtime,
+            Exception = failure?.Exception ?? task.Exception,
+            Traceback = failure?.Traceback ?? task.Traceback,
+            Terminated = revoked?.Terminated ?? task.Terminated,
+            Expired = revoked?.Expired ?? task.Expired,
             EventCount = task.EventCount + 1,
             LastUpdated = now,
         };
@@ -78,21 +91,4 @@ public static class TaskFold
         ArgumentNullException.ThrowIfNull(e);
         return double.IsFinite(e.Timestamp) && e.Timestamp is >= 0 and < 253_402_300_799 ? e.Time : now;
     }
-
-    private static TaskInfo Describe(TaskInfo task, TaskDescriptionEvent d, string? queue, string? routingKey, DateTimeOffset? sentAt,
-        DateTimeOffset? receivedAt) => task with
-    {
-        Name = d.Name ?? task.Name,
-        Args = d.Args ?? task.Args,
-        Kwargs = d.Kwargs ?? task.Kwargs,
-        RootId = d.RootId ?? task.RootId,
-        ParentId = d.ParentId ?? task.ParentId,
-        Retries = d.Retries ?? task.Retries,
-        Eta = d.Eta ?? task.Eta,
-        Expires = d.Expires ?? task.Expires,
-        Queue = queue,
-        RoutingKey = routingKey,
-        SentAt = sentAt,
-        ReceivedAt = receivedAt,
-    };
 }

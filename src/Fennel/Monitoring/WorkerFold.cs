@@ -46,8 +46,14 @@ public static class WorkerFold
     {
         ArgumentNullException.ThrowIfNull(e);
         worker ??= new WorkerInfo { Hostname = e.Hostname };
-        worker = worker with { LastEventTime = Later(worker.LastEventTime, TaskFold.SenderTime(e, now)) };
-        return worker.SaidOffline ? worker : Beat(worker, now);
+        var alive = !worker.SaidOffline;
+        // One copy (this runs for most events): Beat's rule, inlined.
+        return worker with
+        {
+            LastEventTime = Later(worker.LastEventTime, TaskFold.SenderTime(e, now)),
+            LastHeard = alive ? Later(worker.LastHeard, now) : worker.LastHeard,
+            OnlineAt = alive ? worker.OnlineAt ?? now : worker.OnlineAt,
+        };
     }
 
     /// <summary>True when a task event comes from a worker (every one but a client's <c>task-sent</c>).</summary>
