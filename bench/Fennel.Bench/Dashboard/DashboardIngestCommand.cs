@@ -14,7 +14,7 @@ namespace Fennel.Bench.Dashboard;
 /// <summary>
 /// <c>dashboard-ingest</c>: the Fennel side of the dashboard ingest benchmark (<c>bench/dashboard-ingest.sh</c>). Starts
 /// the dashboard as <c>fennel dashboard</c> does (a slim ASP.NET Core host, Kestrel on a loopback port,
-/// <c>AddFennelDashboard</c>: its event feeder gives every event to the cluster state, the task metrics and the SQLite
+/// <c>AddFennelDashboard</c>: its event feed gives every event to the cluster state, the task metrics and the SQLite
 /// task history), says <c>ready</c>, and waits until the history has applied (committed) the expected number of task
 /// events. Prints one JSON line: when that happened, its CPU time so far and the peak RSS.
 /// </summary>
@@ -53,7 +53,7 @@ internal static class DashboardIngestCommand
         web.MapFennelDashboard("/");
         await web.StartAsync(cancellationToken);
         var history = await web.Services.GetRequiredService<DashboardServices>().History;
-        // Subscribed a moment later (the feeder's ExecuteAsync); the run waits until Redis counts the subscription.
+        // The feed subscribed in StartAsync; the run still waits until Redis counts the subscription.
         await Console.Out.WriteLineAsync("ready");
         await Console.Out.FlushAsync(cancellationToken);
 

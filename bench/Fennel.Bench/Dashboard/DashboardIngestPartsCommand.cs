@@ -15,7 +15,7 @@ namespace Fennel.Bench.Dashboard;
 /// <summary>
 /// <c>dashboard-ingest-parts</c>: where the dashboard's ingest time goes, without a broker. Reads the stream
 /// <c>ingest_events.py record</c> wrote and times, one after the other on one thread, each step the dashboard's event
-/// feeder takes: decoding the kombu envelopes and events (what <c>SubscribeEventsAsync</c> does per message),
+/// feed takes: decoding the kombu envelopes and events (what <c>SubscribeEventsAsync</c> does per message),
 /// <c>ClusterState.Apply</c>, <c>TaskMetrics.Apply</c>, and the SQLite history alone (every decoded event appended to a
 /// fresh file, then flushed). Each step runs once on the first 5 % of the stream first, so the JIT has compiled it.
 /// Prints one JSON line.
@@ -97,7 +97,7 @@ internal static class DashboardIngestPartsCommand
         return events.Count;
     }
 
-    /// <summary>As the feeder: one <c>AppendAsync</c> per event, then a flush; open and close are outside the clock.</summary>
+    /// <summary>As the feed: one <c>AppendAsync</c> per event, then a flush; open and close are outside the clock.</summary>
     private static async Task<Func<Task>> WriteHistoryAsync(string path, List<CeleryEvent> events, CancellationToken cancellationToken)
     {
         foreach (var file in new[] { path, path + "-wal", path + "-shm" }) File.Delete(file);

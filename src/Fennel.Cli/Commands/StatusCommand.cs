@@ -94,7 +94,7 @@ internal static class StatusCommand
     private static string Why(WorkerInfo worker, DateTimeOffset now) => worker switch
     {
         { IsOnline: true } => "heartbeat",
-        { OfflineAt: not null } => "said worker-offline",
+        { SaidOffline: true } => "said worker-offline",
         { LastHeartbeat: { } last } => $"no heartbeat for {ReplyViews.Duration(now - last)}",
         _ => "no heartbeat",
     };

@@ -18,15 +18,12 @@ internal static class ApiJson
 internal sealed record WorkerView(string Node, bool Online, DateTimeOffset? LastHeartbeat, DateTimeOffset? OfflineAt, int? Active,
     long? Processed, IReadOnlyList<double>? Load, double Freq, int? Pid, SoftwareView Sw)
 {
-    public static WorkerView From(WorkerInfo w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
+    /// <summary>A worker from the cluster state or the history; <c>last_heartbeat</c> stays after <c>worker-offline</c>.</summary>
+    public static WorkerView From(WorkerInfo w) => new(w.Hostname, w.IsOnline, w.LastHeard, w.OfflineAt, w.Active, w.Processed,
         w.LoadAverage, w.Freq, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
 
     /// <summary>How many of the history's tasks it failed (absent when the history holds none of its tasks as failed).</summary>
     public long? Failed { get; init; }
-
-    /// <summary>A worker only the history remembers (online only while its last heartbeat is recent enough).</summary>
-    public static WorkerView From(WorkerRecord w) => new(w.Hostname, w.IsOnline, w.LastHeartbeat, w.OfflineAt, w.Active, w.Processed,
-        w.LoadAverage, w.Freq ?? 2.0, w.Pid, new SoftwareView(w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem));
 }
 
 internal sealed record SoftwareView(string? Ident, string? Ver, string? Sys);
@@ -36,7 +33,7 @@ internal sealed record TaskView(string Id, string? Name, string State, DateTimeO
     string? RootId, string? ParentId, DateTimeOffset? SeenAt, DateTimeOffset? SentAt, DateTimeOffset? ReceivedAt, DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt, DateTimeOffset LastUpdated)
 {
-    public static TaskView From(TaskRecord t) => new(t.Id, t.Name, t.State, t.StateTime, t.Worker, t.Queue, t.Args, t.Kwargs, t.Result,
+    public static TaskView From(TaskInfo t) => new(t.Id, t.Name, t.State, t.StateTime, t.Worker, t.Queue, t.Args, t.Kwargs, t.Result,
         t.Exception, t.Runtime, t.Retries, t.Eta, t.Expires, t.RootId, t.ParentId, t.SeenAt, t.SentAt, t.ReceivedAt, t.StartedAt,
         t.FinishedAt, t.LastUpdated);
 }

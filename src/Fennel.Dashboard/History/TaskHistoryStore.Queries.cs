@@ -72,7 +72,7 @@ public sealed partial class TaskHistoryStore
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var total = reader.GetInt64(0);
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var tasks = new List<TaskRecord>();
+        var tasks = new List<TaskInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) tasks.Add(ReadTask(reader));
         return new TaskPage(tasks, total);
 
@@ -110,20 +110,20 @@ public sealed partial class TaskHistoryStore
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetInt64(4)));
         }
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        var children = new List<TaskRecord>();
+        var children = new List<TaskInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) children.Add(ReadTask(reader));
         return new TaskDetail(task, timeline, children);
     }
 
     /// <summary>Every worker the history holds, by node name, with liveness judged now.</summary>
-    public async Task<IReadOnlyList<WorkerRecord>> GetWorkersAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<WorkerInfo>> GetWorkersAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {WorkerColumns} FROM workers ORDER BY hostname;";
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        var workers = new List<WorkerRecord>();
+        var workers = new List<WorkerInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) workers.Add(ReadWorker(reader, now, _options.HeartbeatExpiryFactor));
         return workers;
     }

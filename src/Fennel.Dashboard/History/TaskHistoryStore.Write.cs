@@ -38,12 +38,15 @@ public sealed partial class TaskHistoryStore
     private WriterStatement? _upsertTask;
     private WriterStatement? _insertTimeline;
 
-    /// <summary>Applies one batch in one transaction: each task and worker is read once, changed in memory, written once.</summary>
+    /// <summary>
+    /// Applies one batch in one transaction: each task and worker is read once, folded in memory by <see cref="TaskFold"/>
+    /// and <see cref="WorkerFold"/> (the rules <see cref="ClusterState"/> follows), and written once.
+    /// </summary>
     private async Task WriteBatchAsync(List<CeleryEvent> batch)
     {
         var now = _time.GetUtcNow();
-        var tasks = new Dictionary<string, TaskSlot>(StringComparer.Ordinal);
-        var workers = new Dictionary<string, WorkerRecord?>(StringComparer.Ordinal);
+        var tasks = new Dictionary<string, TaskInfo>(StringComparer.Ordinal);
+        var workers = new Dictionary<string, WorkerInfo>(StringComparer.Ordinal);
         var timeline = new List<(string TaskId, long Seq, TaskTimelineEntry Entry)>();
         var throughput = new Dictionary<(long Minute, string State), long>();
         var minute = now.ToUnixTimeMilliseconds() / 60_000 * 60_000;
@@ -61,31 +64,24 @@ public sealed partial class TaskHistoryStore
                 HistoryLog.EventIgnored(_logger, e.Type, "?", "it names no hostname");
                 continue;
             }
-            switch (e)
+            if (e is WorkerEvent worker)
             {
-                case WorkerEvent worker:
-                    workers[worker.Hostname] = ApplyWorker(await LoadWorkerAsync(worker.Hostname).ConfigureAwait(false), worker, now);
-                    break;
-                case TaskEvent task when string.IsNullOrEmpty(task.TaskId):
-                    HistoryLog.EventIgnored(_logger, e.Type, e.Hostname ?? "?", "it names no task (uuid)");
-                    break;
-                case TaskEvent task:
-                    await ApplyTaskAsync(e, task.TaskId).ConfigureAwait(false);
-                    break;
-                case UnknownEvent { EventType: var type } when type.StartsWith("task-", StringComparison.Ordinal):
-                    if (e.Extra["uuid"] is { } uuid && uuid.GetValueKind() == JsonValueKind.String && uuid.GetValue<string>() is { Length: > 0 } id)
-                    {
-                        await ApplyTaskAsync(e, id).ConfigureAwait(false);
-                    }
-                    else HistoryLog.EventIgnored(_logger, type, e.Hostname, "it names no task (uuid)");
-                    break;
+                workers[worker.Hostname] = WorkerFold.Apply(await LoadWorkerAsync(worker.Hostname).ConfigureAwait(false), worker, now);
+            }
+            else if (TaskFold.TaskIdOf(e) is { Length: > 0 } id)
+            {
+                await ApplyTaskAsync(e, id).ConfigureAwait(false);
+            }
+            else if (e is TaskEvent || e.Type.StartsWith("task-", StringComparison.Ordinal))
+            {
+                HistoryLog.EventIgnored(_logger, e.Type, e.Hostname, "it names no task (uuid)");
             }
         }
 
         _upsertTask ??= new WriterStatement(_writer, UpsertTaskSql);
-        foreach (var slot in tasks.Values)
+        foreach (var task in tasks.Values)
         {
-            BindTask(_upsertTask, slot.Task, slot.EventCount);
+            BindTask(_upsertTask, task);
             _upsertTask.Run();
         }
         if (timeline.Count > 0)
@@ -105,10 +101,10 @@ public sealed partial class TaskHistoryStore
             // Keep the newest MaxTimelineEntries per task: only tasks past the bound pay for this.
             using var cut = Command("DELETE FROM task_events WHERE task_id = $task AND seq <= $below;", transaction);
             var (cTask, cBelow) = (cut.Parameters.Add("$task", SqliteType.Text), cut.Parameters.Add("$below", SqliteType.Integer));
-            foreach (var slot in tasks.Values.Where(s => s.EventCount > _options.MaxTimelineEntries))
+            foreach (var task in tasks.Values.Where(t => t.EventCount > _options.MaxTimelineEntries))
             {
-                cTask.Value = slot.Task.Id;
-                cBelow.Value = slot.EventCount - _options.MaxTimelineEntries;
+                cTask.Value = task.Id;
+                cBelow.Value = task.EventCount - _options.MaxTimelineEntries;
                 await cut.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
         }
@@ -117,7 +113,6 @@ public sealed partial class TaskHistoryStore
             var parameters = WorkerColumnNames.Select(c => upsert.Parameters.AddWithValue("$" + c, DBNull.Value)).ToArray();
             foreach (var worker in workers.Values)
             {
-                if (worker is null) continue;
                 var values = WorkerValues(worker, now);
                 for (var i = 0; i < values.Length; i++) parameters[i].Value = values[i] ?? DBNull.Value;
                 await upsert.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -141,7 +136,7 @@ public sealed partial class TaskHistoryStore
         }
         await transaction.CommitAsync().ConfigureAwait(false);
 
-        async Task<WorkerRecord?> LoadWorkerAsync(string hostname)
+        async Task<WorkerInfo?> LoadWorkerAsync(string hostname)
         {
             if (workers.TryGetValue(hostname, out var known)) return known;
             selectWorkerId.Value = hostname;
@@ -151,111 +146,22 @@ public sealed partial class TaskHistoryStore
 
         async Task ApplyTaskAsync(CeleryEvent e, string id)
         {
-            if (!tasks.TryGetValue(id, out var slot))
+            if (!tasks.TryGetValue(id, out var task))
             {
                 selectTaskId.Value = id;
                 using var reader = await selectTask.ExecuteReaderAsync().ConfigureAwait(false);
-                slot = await reader.ReadAsync().ConfigureAwait(false)
-                    ? new TaskSlot(ReadTask(reader), reader.GetInt64(TaskColumnNames.Length - 1))
-                    : new TaskSlot(new TaskRecord { Id = id, State = "PENDING", LastUpdated = now }, 0);
-                tasks[id] = slot;
+                task = await reader.ReadAsync().ConfigureAwait(false) ? ReadTask(reader) : null;
             }
-            // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not. Except after
-            // worker-offline: Celery says it when its warm shutdown begins, then finishes its tasks (as ClusterState).
-            if (e is not TaskSentEvent)
+            if (WorkerFold.SentByWorker(e))
             {
-                var worker = await LoadWorkerAsync(e.Hostname).ConfigureAwait(false);
-                if (worker is null || !SaidOffline(worker)) workers[e.Hostname] = Beat(worker, e.Hostname, now);
+                workers[e.Hostname] = WorkerFold.ApplyTaskEvent(await LoadWorkerAsync(e.Hostname).ConfigureAwait(false), e, now);
             }
+            task = TaskFold.Apply(task, id, e, now);
+            tasks[id] = task;
+            timeline.Add((id, task.EventCount, TaskFold.TimelineEntry(e, now)));
             var state = CeleryStatePrecedence.StateOf(e.Type);
-            slot.Task = ApplyTask(slot.Task, e, state, now);
-            slot.EventCount++;
-            timeline.Add((id, slot.EventCount, new TaskTimelineEntry(e.Type, SenderTime(e, now), now, e.Hostname, e.Clock)));
             throughput[(minute, state)] = throughput.GetValueOrDefault((minute, state)) + 1;
         }
-    }
-
-    /// <summary>Celery's merge (as <see cref="ClusterState"/> does it): a late event fills in fields but never moves the state back.</summary>
-    internal static TaskRecord ApplyTask(TaskRecord task, CeleryEvent e, string state, DateTimeOffset now)
-    {
-        var late = CeleryStatePrecedence.HappenedBefore(state, task.State);
-        var time = SenderTime(e, now);
-        task = task with
-        {
-            SeenAt = task.SeenAt is { } seen && seen <= time ? seen : time,
-            LastUpdated = now,
-        };
-        if (e is TaskSentEvent) task = task with { Client = e.Hostname };
-        else task = task with { Worker = e.Hostname };
-        if (!late) task = task with { State = state, StateTime = time };
-
-        // Times: an event in order sets its time (a retried task is received and started again); a late one only fills a gap.
-        DateTimeOffset? Stamp(DateTimeOffset? current) => late ? current ?? time : time;
-        task = e switch
-        {
-            TaskSentEvent sent => Describe(task, sent) with
-            {
-                Queue = sent.Queue ?? task.Queue,
-                RoutingKey = sent.RoutingKey ?? task.RoutingKey,
-                SentAt = Stamp(task.SentAt),
-            },
-            TaskReceivedEvent received => Describe(task, received) with { ReceivedAt = Stamp(task.ReceivedAt) },
-            TaskStartedEvent => task with { StartedAt = Stamp(task.StartedAt) },
-            TaskSucceededEvent s => task with { Result = s.Result ?? task.Result, Runtime = s.Runtime ?? task.Runtime, FinishedAt = Stamp(task.FinishedAt) },
-            TaskFailedEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback, FinishedAt = Stamp(task.FinishedAt) },
-            TaskRetriedEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback },
-            TaskRevokedEvent r => task with { Terminated = r.Terminated ?? task.Terminated, Expired = r.Expired ?? task.Expired, FinishedAt = Stamp(task.FinishedAt) },
-            TaskRejectedEvent => task with { FinishedAt = Stamp(task.FinishedAt) },
-            _ => task,
-        };
-        return task;
-    }
-
-    private static TaskRecord Describe(TaskRecord task, TaskDescriptionEvent d) => task with
-    {
-        Name = d.Name ?? task.Name,
-        Args = d.Args ?? task.Args,
-        Kwargs = d.Kwargs ?? task.Kwargs,
-        RootId = d.RootId ?? task.RootId,
-        ParentId = d.ParentId ?? task.ParentId,
-        Retries = d.Retries ?? task.Retries,
-        Eta = d.Eta ?? task.Eta,
-        Expires = d.Expires ?? task.Expires,
-    };
-
-    /// <summary>The event's timestamp, or the receipt time when the timestamp is not a time (NaN, or beyond the years 1970 to 9999).</summary>
-    private static DateTimeOffset SenderTime(CeleryEvent e, DateTimeOffset now) =>
-        double.IsFinite(e.Timestamp) && e.Timestamp is >= 0 and < 253_402_300_799 ? e.Time : now;
-
-    private static WorkerRecord ApplyWorker(WorkerRecord? worker0, WorkerEvent e, DateTimeOffset now)
-    {
-        var worker = worker0 ?? new WorkerRecord { Hostname = e.Hostname };
-        worker = worker with
-        {
-            Pid = e.Pid ?? worker.Pid,
-            Freq = e.Freq is > 0 ? e.Freq : worker.Freq,
-            Active = e.Active ?? worker.Active,
-            Processed = e.Processed ?? worker.Processed,
-            LoadAverage = e.LoadAverage ?? worker.LoadAverage,
-            SoftwareIdentity = e.SoftwareIdentity ?? worker.SoftwareIdentity,
-            SoftwareVersion = e.SoftwareVersion ?? worker.SoftwareVersion,
-            SoftwareSystem = e.SoftwareSystem ?? worker.SoftwareSystem,
-        };
-        if (e is WorkerOfflineEvent) return worker with { OfflineAt = now };
-        worker = Beat(worker, e.Hostname, now);
-        return e is WorkerOnlineEvent ? worker with { OnlineAt = now } : worker;
-    }
-
-    /// <summary>The worker's latest word on its liveness was <c>worker-offline</c>: only its next worker event brings it back.</summary>
-    private static bool SaidOffline(WorkerRecord worker) =>
-        worker.OfflineAt is { } offline && (worker.LastHeartbeat is not { } beat || beat <= offline);
-
-    /// <summary>A sign of life: the heartbeat moves on, and a worker that was offline (or never seen) is online from now.</summary>
-    private static WorkerRecord Beat(WorkerRecord? worker, string hostname, DateTimeOffset now)
-    {
-        worker ??= new WorkerRecord { Hostname = hostname };
-        var wasOnline = worker.OnlineAt is { } online && (worker.OfflineAt is not { } offline || offline < online);
-        return worker with { LastHeartbeat = now, OnlineAt = wasOnline ? worker.OnlineAt : now };
     }
 
     private SqliteCommand Command(string sql, SqliteTransaction transaction)
@@ -267,7 +173,7 @@ public sealed partial class TaskHistoryStore
     }
 
     /// <summary>Binds a task's values to <see cref="UpsertTaskSql"/>'s parameters, in <see cref="TaskColumns"/> order.</summary>
-    private static void BindTask(WriterStatement upsert, TaskRecord t, long eventCount)
+    private static void BindTask(WriterStatement upsert, TaskInfo t)
     {
         upsert.Bind(1, t.Id);
         upsert.Bind(2, t.Name);
@@ -296,12 +202,12 @@ public sealed partial class TaskHistoryStore
         upsert.Bind(25, t.Terminated);
         upsert.Bind(26, t.Expired);
         upsert.Bind(27, t.LastUpdated.ToUnixTimeMilliseconds());
-        upsert.Bind(28, eventCount);
+        upsert.Bind(28, t.EventCount);
     }
 
-    private static object?[] WorkerValues(WorkerRecord w, DateTimeOffset now) =>
+    private static object?[] WorkerValues(WorkerInfo w, DateTimeOffset now) =>
     [
-        w.Hostname, Ms(w.LastHeartbeat), Ms(w.OnlineAt), Ms(w.OfflineAt), w.Freq, w.Pid, w.Active, w.Processed,
+        w.Hostname, Ms(w.LastHeard), Ms(w.OnlineAt), Ms(w.OfflineAt), w.Freq, w.Pid, w.Active, w.Processed,
         w.LoadAverage is null ? null : JsonSerializer.Serialize(w.LoadAverage, HistoryJson.Default.IReadOnlyListDouble),
         w.SoftwareIdentity, w.SoftwareVersion, w.SoftwareSystem, now.ToUnixTimeMilliseconds(),
     ];
@@ -312,7 +218,7 @@ public sealed partial class TaskHistoryStore
 
     private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
-    private static TaskRecord ReadTask(SqliteDataReader r) => new()
+    private static TaskInfo ReadTask(SqliteDataReader r) => new()
     {
         Id = r.GetString(0),
         Name = Text(r, 1),
@@ -341,17 +247,25 @@ public sealed partial class TaskHistoryStore
         Terminated = r.IsDBNull(24) ? null : r.GetBoolean(24),
         Expired = r.IsDBNull(25) ? null : r.GetBoolean(25),
         LastUpdated = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(26)),
+        EventCount = r.GetInt64(27),
     };
 
-    private static WorkerRecord ReadWorker(SqliteDataReader r, DateTimeOffset now, double expiryFactor)
+    /// <summary>
+    /// A stored worker, with liveness judged at <paramref name="now"/>. The file keeps no flag for <c>worker-offline</c>:
+    /// the worker said it when no sign of life came after it (<c>last_heartbeat</c> not after <c>offline_at</c>).
+    /// </summary>
+    private static WorkerInfo ReadWorker(SqliteDataReader r, DateTimeOffset now, double expiryFactor)
     {
-        var worker = new WorkerRecord
+        var heard = Time(r, 1);
+        var offline = Time(r, 3);
+        var worker = new WorkerInfo
         {
             Hostname = r.GetString(0),
-            LastHeartbeat = Time(r, 1),
+            LastHeard = heard,
             OnlineAt = Time(r, 2),
-            OfflineAt = Time(r, 3),
-            Freq = r.IsDBNull(4) ? null : r.GetDouble(4),
+            OfflineAt = offline,
+            SaidOffline = offline is { } off && (heard is not { } beat || beat <= off),
+            Freq = r.IsDBNull(4) ? WorkerInfo.DefaultFreq : r.GetDouble(4),
             Pid = r.IsDBNull(5) ? null : r.GetInt32(5),
             Active = r.IsDBNull(6) ? null : r.GetInt32(6),
             Processed = r.IsDBNull(7) ? null : r.GetInt64(7),
@@ -360,17 +274,6 @@ public sealed partial class TaskHistoryStore
             SoftwareVersion = Text(r, 10),
             SoftwareSystem = Text(r, 11),
         };
-        var freq = worker.Freq ?? WorkerInfo.DefaultFreq;
-        return worker with
-        {
-            IsOnline = worker.LastHeartbeat is { } beat && now < beat + TimeSpan.FromSeconds(freq * expiryFactor)
-                && (worker.OfflineAt is not { } offline || offline < beat),
-        };
-    }
-
-    private sealed class TaskSlot(TaskRecord task, long eventCount)
-    {
-        public TaskRecord Task { get; set; } = task;
-        public long EventCount { get; set; } = eventCount;
+        return WorkerFold.WithLiveness(worker, now, expiryFactor);
     }
 }

@@ -9,9 +9,11 @@ namespace Fennel.Dashboard.History;
 /// <summary>
 /// The dashboard's task and worker history on one SQLite file (WAL), so a restart loses nothing. Events go in with
 /// <see cref="AppendAsync"/> and wait in a bounded buffer; one writer loop applies whatever is waiting (up to
-/// <see cref="TaskHistoryOptions.MaxBatchSize"/> events) in one transaction, loading each task once per batch and
-/// settling its state by Celery's precedence (<see cref="Fennel.Monitoring.CeleryStatePrecedence"/>), so a late
-/// event never moves a task back. The same loop trims by age and count every
+/// <see cref="TaskHistoryOptions.MaxBatchSize"/> events) in one transaction, loading each task and worker once per
+/// batch and folding the events into them with <see cref="Fennel.Monitoring.TaskFold"/> and
+/// <see cref="Fennel.Monitoring.WorkerFold"/>, the rules the in-memory <see cref="Fennel.Monitoring.ClusterState"/> follows
+/// (so a late event never moves a task back). What it stores are <see cref="Fennel.Monitoring.TaskInfo"/> and
+/// <see cref="Fennel.Monitoring.WorkerInfo"/> (the timelines in a table of their own). The same loop trims by age and count every
 /// <see cref="TaskHistoryOptions.TrimInterval"/>. Queries read on pooled connections of their own, alongside the writer.
 /// </summary>
 /// <remarks>Open with <see cref="OpenAsync"/>; dispose to write what is waiting and close the file. Thread-safe.</remarks>

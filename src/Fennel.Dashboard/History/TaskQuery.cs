@@ -1,27 +1,29 @@
+using Fennel.Monitoring;
+
 namespace Fennel.Dashboard.History;
 
 /// <summary>What a page of tasks is sorted by. Tasks without the value come last either way.</summary>
 public enum TaskSortField
 {
-    /// <summary>The earliest event (<see cref="TaskRecord.SeenAt"/>).</summary>
+    /// <summary>The earliest event (<see cref="TaskInfo.SeenAt"/>).</summary>
     Seen,
-    /// <summary><see cref="TaskRecord.ReceivedAt"/>.</summary>
+    /// <summary><see cref="TaskInfo.ReceivedAt"/>.</summary>
     Received,
-    /// <summary><see cref="TaskRecord.StartedAt"/>.</summary>
+    /// <summary><see cref="TaskInfo.StartedAt"/>.</summary>
     Started,
-    /// <summary><see cref="TaskRecord.FinishedAt"/>.</summary>
+    /// <summary><see cref="TaskInfo.FinishedAt"/>.</summary>
     Finished,
-    /// <summary><see cref="TaskRecord.Name"/>, ordinal.</summary>
+    /// <summary><see cref="TaskInfo.Name"/>, ordinal.</summary>
     Name,
-    /// <summary><see cref="TaskRecord.State"/>, by name.</summary>
+    /// <summary><see cref="TaskInfo.State"/>, by name.</summary>
     State,
-    /// <summary><see cref="TaskRecord.Runtime"/>.</summary>
+    /// <summary><see cref="TaskInfo.Runtime"/>.</summary>
     Runtime,
 }
 
 /// <summary>
 /// A page of tasks to read: filters (all given ones must hold), a search text, a sort and the page. Time bounds apply
-/// to <see cref="TaskRecord.SeenAt"/>: <see cref="From"/> inclusive, <see cref="To"/> exclusive.
+/// to <see cref="TaskInfo.SeenAt"/>: <see cref="From"/> inclusive, <see cref="To"/> exclusive.
 /// </summary>
 public sealed record TaskQuery
 {
@@ -65,7 +67,7 @@ public sealed record TaskQuery
 /// <summary>A page of tasks and how many match in all.</summary>
 /// <param name="Tasks">The page.</param>
 /// <param name="Total">The number of tasks matching the query's filters and search.</param>
-public sealed record TaskPage(IReadOnlyList<TaskRecord> Tasks, long Total);
+public sealed record TaskPage(IReadOnlyList<TaskInfo> Tasks, long Total);
 
 /// <summary>Task events of one minute that led to one state (e.g. 120 <c>SUCCESS</c> between 12:03 and 12:04).</summary>
 /// <param name="Minute">The start of the minute (UTC, by the store's clock when the events arrived).</param>

@@ -37,12 +37,19 @@ internal sealed class DashboardServices
 
     private readonly TaskCompletionSource<TaskHistoryStore> _history = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The task history, once the feeder has opened it (when the host starts); faulted when it could not be opened.</summary>
+    /// <summary>The task history, once <see cref="TaskHistoryHost"/> has opened it (when the host starts); faulted when it could not be opened.</summary>
     public Task<TaskHistoryStore> History => _history.Task;
 
     public void HistoryOpened(TaskHistoryStore store) => _history.TrySetResult(store);
 
     public void HistoryFailed(Exception exception) => _history.TrySetException(exception);
+
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once <see cref="EventFeed"/> is subscribed to the events (at start, or when the broker is back).</summary>
+    public Task Subscribed => _subscribed.Task;
+
+    public void FeedSubscribed() => _subscribed.TrySetResult();
 
     /// <summary>The paths the dashboard is mapped under (security headers go on every response below them).</summary>
     public IReadOnlyList<PathString> Prefixes => Volatile.Read(ref _prefixes);

@@ -42,7 +42,10 @@ public static class FennelDashboardExtensions
         services.AddSingleton<IStartupFilter, SecurityHeadersStartupFilter>();
         services.AddSingleton(sp => new TaskMetrics(options.Metrics.MaxTaskNames, sp.GetRequiredService<ILoggerFactory>().CreateLogger<TaskMetrics>()));
         services.AddSingleton<LiveFeed>();
-        services.AddHostedService<ClusterStateFeeder>();
+        // In this order: the history opens before the feed subscribes, and (stopped in reverse) closes after it unsubscribed.
+        services.AddHostedService<TaskHistoryHost>();
+        services.AddHostedService<EventFeed>();
+        services.AddHostedService<WorkerPing>();
         services.AddAntiforgery();
         if (options.UseHostAuthentication)
         {

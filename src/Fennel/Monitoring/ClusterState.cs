@@ -4,7 +4,7 @@ using Fennel.Events;
 namespace Fennel.Monitoring;
 
 /// <summary>
-/// The monitor's picture of a cluster, built by applying Celery events in the order they arrive: workers (online by
+/// The monitor's picture of a cluster, built by applying Celery events in the order they arrive (through <see cref="TaskFold"/> and <see cref="WorkerFold"/>): workers (online by
 /// heartbeat, offline after <c>worker-offline</c> or a missed heartbeat window) and tasks (state by Celery's precedence,
 /// so a late event never moves a task back, with a timeline of events). Memory is bounded by
 /// <see cref="ClusterStateOptions"/>. One thread applies events; any number read through <see cref="Snapshot"/>,
@@ -55,19 +55,8 @@ public sealed class ClusterState
         lock (_gate)
         {
             _eventCount++;
-            switch (e)
-            {
-                case WorkerEvent worker:
-                    ApplyWorker(worker, now);
-                    break;
-                case TaskEvent task:
-                    ApplyTask(e, task.TaskId, now);
-                    break;
-                case UnknownEvent { EventType: var type } when type.StartsWith("task-", StringComparison.Ordinal)
-                    && e.Extra["uuid"]?.GetValueKind() == System.Text.Json.JsonValueKind.String:
-                    ApplyTask(e, e.Extra["uuid"]!.GetValue<string>(), now);
-                    break;
-            }
+            if (e is WorkerEvent worker) _workers[worker.Hostname] = WorkerFold.Apply(FindWorker(worker.Hostname), worker, now);
+            else if (TaskFold.TaskIdOf(e) is { } id) ApplyTask(e, id, now);
         }
     }
 
@@ -116,56 +105,22 @@ public sealed class ClusterState
         get { lock (_gate) return _workers.Count; }
     }
 
-    private WorkerInfo WithLiveness(WorkerInfo worker, DateTimeOffset now) => worker with
-    {
-        IsOnline = worker.LastHeartbeat is { } last && now < last + TimeSpan.FromSeconds(worker.Freq * _options.HeartbeatExpiryFactor),
-    };
+    private WorkerInfo WithLiveness(WorkerInfo worker, DateTimeOffset now) => WorkerFold.WithLiveness(worker, now, _options.HeartbeatExpiryFactor);
 
-    private void ApplyWorker(WorkerEvent e, DateTimeOffset now)
-    {
-        var worker0 = GetOrAddWorker(e.Hostname);
-        var worker = worker0 with
-        {
-            Pid = e.Pid ?? worker0.Pid,
-            UtcOffset = e.UtcOffset ?? worker0.UtcOffset,
-            Active = e.Active ?? worker0.Active,
-            Processed = e.Processed ?? worker0.Processed,
-            LoadAverage = e.LoadAverage ?? worker0.LoadAverage,
-            SoftwareIdentity = e.SoftwareIdentity ?? worker0.SoftwareIdentity,
-            SoftwareVersion = e.SoftwareVersion ?? worker0.SoftwareVersion,
-            SoftwareSystem = e.SoftwareSystem ?? worker0.SoftwareSystem,
-        };
-        if (e.Freq is { } freq && freq > 0) worker = worker with { Freq = freq };
-        worker = e is WorkerOfflineEvent
-            ? worker with { LastHeartbeat = null, OfflineAt = now, LastEventTime = Later(worker.LastEventTime, e.Time) }
-            : Heartbeat(worker, e, now);
-        _workers[e.Hostname] = worker;
-    }
-
-    private static WorkerInfo Heartbeat(WorkerInfo worker, CeleryEvent e, DateTimeOffset now) => worker with
-    {
-        LastHeartbeat = Later(worker.LastHeartbeat, now),
-        LastEventTime = Later(worker.LastEventTime, e.Time),
-    };
-
-    /// <summary>The worker's latest word on its liveness was <c>worker-offline</c> (which clears the heartbeat).</summary>
-    private static bool SaidOffline(WorkerInfo worker) => worker is { OfflineAt: not null, LastHeartbeat: null };
-
-    private static DateTimeOffset Later(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x > b ? x : b;
-
-    private WorkerInfo GetOrAddWorker(string hostname)
+    /// <summary>The worker, or null when unknown; then room is made for it (a worker is about to be added).</summary>
+    private WorkerInfo? FindWorker(string hostname)
     {
         if (_workers.TryGetValue(hostname, out var worker)) return worker;
         if (_workers.Count >= _options.MaxWorkers) EvictWorker();
-        return new WorkerInfo { Hostname = hostname };
+        return null;
     }
 
     private void EvictWorker()
     {
         // Rare (past thousands of workers): a scan is enough. Offline workers go first, then the one heard from longest ago.
         var victim = _workers.Values
-            .OrderBy(w => w.LastHeartbeat is null ? 0 : 1)
-            .ThenBy(w => w.LastHeartbeat ?? w.OfflineAt ?? DateTimeOffset.MinValue)
+            .OrderBy(w => w.SaidOffline ? 0 : 1)
+            .ThenBy(w => (w.SaidOffline ? w.OfflineAt : w.LastHeard) ?? DateTimeOffset.MinValue)
             .First();
         _workers.Remove(victim.Hostname);
     }
@@ -179,25 +134,10 @@ public sealed class ClusterState
             slot.Node = _unfinished.AddLast(slot);
             _tasks[id] = slot;
         }
-        var task = slot.Info;
-
-        // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not. Except after
-        // worker-offline: Celery says it when its warm shutdown begins, then finishes the tasks it runs, whose events must
-        // not bring it back online for a heartbeat window. Its next worker-online or heartbeat does.
-        if (e is TaskSentEvent) task = task with { Client = e.Hostname };
-        else
-        {
-            var worker = GetOrAddWorker(e.Hostname);
-            _workers[e.Hostname] = SaidOffline(worker) ? worker with { LastEventTime = Later(worker.LastEventTime, e.Time) } : Heartbeat(worker, e, now);
-            task = task with { Worker = e.Hostname };
-        }
-
-        var state = CeleryStatePrecedence.StateOf(e.Type);
-        var late = CeleryStatePrecedence.HappenedBefore(state, task.State);
-        // Celery's merge rule: a late task-received only fills in the description; other late events add their fields. Neither changes the state.
-        task = late && e is TaskReceivedEvent ? Describe(task, (TaskDescriptionEvent)e) : Merge(task, e);
-        if (!late) task = task with { State = state, StateTime = e.Time };
-        task = task with { Timeline = AddToTimeline(task.Timeline, new TaskTimelineEntry(e.Type, e.Time, now, e.Hostname, e.Clock)), LastUpdated = now };
+        // A worker's task events are heartbeats too (Celery counts them); a client's task-sent is not (see WorkerFold).
+        if (WorkerFold.SentByWorker(e)) _workers[e.Hostname] = WorkerFold.ApplyTaskEvent(FindWorker(e.Hostname), e, now);
+        var task = TaskFold.Apply(slot.Info, id, e, now);
+        task = task with { Timeline = AddToTimeline(task.Timeline, TaskFold.TimelineEntry(e, now)) };
 
         var wasFinished = slot.Info.IsFinished;
         slot.Info = task;
@@ -216,28 +156,6 @@ public sealed class ClusterState
         timeline = timeline.Insert(at, entry);
         return timeline.Count > _options.MaxTimelineEntries ? timeline.RemoveRange(0, timeline.Count - _options.MaxTimelineEntries) : timeline;
     }
-
-    private static TaskInfo Merge(TaskInfo task, CeleryEvent e) => e switch
-    {
-        TaskSentEvent sent => Describe(task, sent) with { Queue = sent.Queue ?? task.Queue },
-        TaskDescriptionEvent d => Describe(task, d),
-        TaskSucceededEvent s => task with { Result = s.Result ?? task.Result, Runtime = s.Runtime ?? task.Runtime },
-        TaskExceptionEvent x => task with { Exception = x.Exception ?? task.Exception, Traceback = x.Traceback ?? task.Traceback },
-        TaskRevokedEvent r => task with { Terminated = r.Terminated ?? task.Terminated, Expired = r.Expired ?? task.Expired },
-        _ => task,
-    };
-
-    private static TaskInfo Describe(TaskInfo task, TaskDescriptionEvent d) => task with
-    {
-        Name = d.Name ?? task.Name,
-        Args = d.Args ?? task.Args,
-        Kwargs = d.Kwargs ?? task.Kwargs,
-        RootId = d.RootId ?? task.RootId,
-        ParentId = d.ParentId ?? task.ParentId,
-        Retries = d.Retries ?? task.Retries,
-        Eta = d.Eta ?? task.Eta,
-        Expires = d.Expires ?? task.Expires,
-    };
 
     private void EvictTask()
     {

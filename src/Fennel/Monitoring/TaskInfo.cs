@@ -10,7 +10,11 @@ namespace Fennel.Monitoring;
 /// <param name="Clock">The sender's Lamport clock, when sent.</param>
 public sealed record TaskTimelineEntry(string Type, DateTimeOffset Time, DateTimeOffset ReceivedAt, string Hostname, long? Clock);
 
-/// <summary>What the monitor knows of one task, merged from its events. Immutable: the state replaces it on each event.</summary>
+/// <summary>
+/// What a monitor knows of one task, merged from its events by <see cref="TaskFold"/>. Immutable: each event gives a new
+/// one. <see cref="ClusterState"/> holds it in memory (with its <see cref="Timeline"/>); the dashboard's history stores
+/// the same fields in SQLite (its timeline in a table of its own).
+/// </summary>
 public sealed record TaskInfo
 {
     /// <summary>The task id.</summary>
@@ -61,6 +65,9 @@ public sealed record TaskInfo
     /// <summary>The queue it was sent to (from <c>task-sent</c>).</summary>
     public string? Queue { get; init; }
 
+    /// <summary>The routing key it was sent with (from <c>task-sent</c>).</summary>
+    public string? RoutingKey { get; init; }
+
     /// <summary>The worker that handled it (hostname of its worker events).</summary>
     public string? Worker { get; init; }
 
@@ -73,10 +80,28 @@ public sealed record TaskInfo
     /// <summary>True when it was revoked because it expired.</summary>
     public bool? Expired { get; init; }
 
+    /// <summary>When the earliest of its events was made (sender time).</summary>
+    public DateTimeOffset? SeenAt { get; init; }
+
+    /// <summary>When it was sent (<c>task-sent</c>, sender time).</summary>
+    public DateTimeOffset? SentAt { get; init; }
+
+    /// <summary>When a worker received it (<c>task-received</c>, sender time; a retried task is received again).</summary>
+    public DateTimeOffset? ReceivedAt { get; init; }
+
+    /// <summary>When it started (<c>task-started</c>, sender time).</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When it succeeded, failed, was revoked or rejected (sender time).</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>How many of its events were applied.</summary>
+    public long EventCount { get; init; }
+
     /// <summary>Its events in the order they were made (by sender timestamp), at most <see cref="ClusterStateOptions.MaxTimelineEntries"/>.</summary>
     public ImmutableList<TaskTimelineEntry> Timeline { get; init; } = [];
 
-    /// <summary>When the monitor last applied an event of this task.</summary>
+    /// <summary>When the monitor last applied an event of this task (its own clock).</summary>
     public DateTimeOffset LastUpdated { get; init; }
 
     /// <summary>True when the state is final: SUCCESS, FAILURE, REVOKED or REJECTED.</summary>

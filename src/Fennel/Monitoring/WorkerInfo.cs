@@ -1,6 +1,10 @@
 namespace Fennel.Monitoring;
 
-/// <summary>What the monitor knows of one worker, from its <c>worker-*</c> events and the task events it sent.</summary>
+/// <summary>
+/// What a monitor knows of one worker, from its <c>worker-*</c> events and the task events it sent, merged by
+/// <see cref="WorkerFold"/>. Immutable: each event gives a new one. <see cref="ClusterState"/> holds it in memory; the
+/// dashboard's history stores the same fields in SQLite.
+/// </summary>
 public sealed record WorkerInfo
 {
     /// <summary>Celery's default heartbeat interval when a worker has not said its own: 60 s.</summary>
@@ -12,17 +16,33 @@ public sealed record WorkerInfo
     /// <summary>
     /// True when a heartbeat (any event from the worker; after <c>worker-offline</c>, only <c>worker-online</c> or
     /// <c>worker-heartbeat</c>) arrived within <see cref="Freq"/> × the expiry factor before the snapshot, and no
-    /// <c>worker-offline</c> came after it. Computed when the snapshot is taken.
+    /// <c>worker-offline</c> came after it. Computed when read (<see cref="WorkerFold.WithLiveness"/>).
     /// </summary>
     public bool IsOnline { get; init; }
 
-    /// <summary>When the monitor last heard from the worker (local time of receipt); null after <c>worker-offline</c>.</summary>
-    public DateTimeOffset? LastHeartbeat { get; init; }
+    /// <summary>
+    /// When the monitor last heard a sign of life from the worker (local time of receipt): a worker event other than
+    /// <c>worker-offline</c>, or a task event it sent while not <see cref="SaidOffline"/>. Kept after <c>worker-offline</c>.
+    /// </summary>
+    public DateTimeOffset? LastHeard { get; init; }
+
+    /// <summary><see cref="LastHeard"/> while the worker has not said <c>worker-offline</c>; null after it.</summary>
+    public DateTimeOffset? LastHeartbeat => SaidOffline ? null : LastHeard;
+
+    /// <summary>
+    /// The worker's latest word on its liveness was <c>worker-offline</c>: only its next <c>worker-online</c> or
+    /// <c>worker-heartbeat</c> brings it back (its task events do not: Celery says goodbye when its warm shutdown begins,
+    /// then finishes the tasks it runs).
+    /// </summary>
+    public bool SaidOffline { get; init; }
 
     /// <summary>The sender timestamp of the worker's latest event.</summary>
     public DateTimeOffset? LastEventTime { get; init; }
 
-    /// <summary>When a <c>worker-offline</c> was last received, if one was.</summary>
+    /// <summary>When it last came online (<c>worker-online</c>, or the first sign of life after being offline or unknown; local time).</summary>
+    public DateTimeOffset? OnlineAt { get; init; }
+
+    /// <summary>When a <c>worker-offline</c> was last received, if one was (local time).</summary>
     public DateTimeOffset? OfflineAt { get; init; }
 
     /// <summary>The heartbeat interval in seconds.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Fennel.Dashboard.History;
 using Fennel.Events;
+using Fennel.Monitoring;
 using Microsoft.Data.Sqlite;
 using static Fennel.Dashboard.Tests.History.Events;
 
@@ -122,7 +123,7 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     {
         var path = folder.NewDatabasePath();
         TaskDetail before;
-        IReadOnlyList<WorkerRecord> workersBefore;
+        IReadOnlyList<WorkerInfo> workersBefore;
         IReadOnlyList<ThroughputBucket> throughputBefore;
         await using (var store = await OpenAsync(path))
         {
