@@ -151,7 +151,7 @@ public sealed partial class Worker
             case TaskOutcome.Retried retry:
                 try
                 {
-                    await _app.Client.PublishAsync(retry.Next, job.Delivery.Queue).ConfigureAwait(false);
+                    await _app.Publisher.PublishAsync(retry.Next, job.Delivery.Queue).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {
