@@ -111,6 +111,7 @@ public sealed partial class FennelClient
     /// <summary>One <c>task-sent</c> event per published message, sent singly as Celery's client does.</summary>
     private void OnTasksSent(ITransport transport, IReadOnlyList<(TaskMessage Message, string Queue)> messages)
     {
+        if (!TaskSentEvents) return;
         if (SentEventDispatcher(transport) is not { } events) return;
         foreach (var (message, queue) in messages)
         {

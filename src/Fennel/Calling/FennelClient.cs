@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -25,7 +24,6 @@ public sealed partial class FennelClient
     private readonly TaskRoutes _routes;
     private readonly TimeProvider _time;
     private readonly TimeSpan _revokeExpires;
-    private readonly ConcurrentDictionary<string, Task> _declared = new(StringComparer.Ordinal);
 
     internal FennelClient(Func<ITransport> transport, Func<IResultStore> results, TaskRegistry registry, TaskRoutes routes,
         JsonSerializerOptions json, TimeProvider time, TimeSpan revokeExpires, Events.LamportClock clock, ILogger? logger = null)
@@ -40,7 +38,11 @@ public sealed partial class FennelClient
         Json = json;
         _time = time;
         Origin = $"gen{Environment.ProcessId}@{Environment.MachineName}";
+        Publisher = new TaskPublisher(transport, ReplyQueueStore, time, OnTasksSent);
     }
+
+    /// <summary>Publishes built messages: what this client sends, and what a worker re-publishes (retries).</summary>
+    internal TaskPublisher Publisher { get; }
 
     /// <summary>The process's Lamport clock (<see cref="FennelApp.Clock"/>), for the control requests this client sends.</summary>
     internal Events.LamportClock Clock { get; }
@@ -70,7 +72,7 @@ public sealed partial class FennelClient
         CancellationToken cancellationToken = default)
     {
         var (message, queue) = Build(new TaskCall(name, args, kwargs, options));
-        await PublishAsync([(message, queue)], cancellationToken).ConfigureAwait(false);
+        await Publisher.PublishAsync(message, queue, cancellationToken).ConfigureAwait(false);
         return new AsyncResult(message.Id, _results(), Json) { Client = this };
     }
 
@@ -79,7 +81,7 @@ public sealed partial class FennelClient
         CancellationToken cancellationToken = default)
     {
         var (message, queue) = Build(new TaskCall(name, ToJsonArgs(args), null, options));
-        await PublishAsync([(message, queue)], cancellationToken).ConfigureAwait(false);
+        await Publisher.PublishAsync(message, queue, cancellationToken).ConfigureAwait(false);
         return new AsyncResult<TResult>(message.Id, _results(), Json) { Client = this };
     }
 
@@ -88,14 +90,14 @@ public sealed partial class FennelClient
     {
         ArgumentNullException.ThrowIfNull(calls);
         var built = calls.Select(Build).ToList();
-        await PublishAsync(built, cancellationToken).ConfigureAwait(false);
+        await Publisher.PublishAsync(built, cancellationToken).ConfigureAwait(false);
         var store = _results();
         return [.. built.Select(b => new AsyncResult(b.Message.Id, store, Json) { Client = this })];
     }
 
     /// <summary>Publishes an already built message (re-sending, retries).</summary>
     public Task PublishAsync(TaskMessage message, string queue, CancellationToken cancellationToken = default) =>
-        PublishAsync([(message, queue)], cancellationToken);
+        Publisher.PublishAsync(message, queue, cancellationToken);
 
     /// <summary>The handle of a task sent earlier.</summary>
     public AsyncResult GetResult(string taskId) => new(taskId, _results(), Json) { Client = this };
@@ -223,32 +225,9 @@ public sealed partial class FennelClient
     }
 
     /// <summary>Set in eager mode: runs a task in this process in place of publishing it.</summary>
-    internal Func<TaskMessage, string, CancellationToken, Task>? RunEagerly { get; set; }
-
-    private async Task PublishAsync(IReadOnlyList<(TaskMessage Message, string Queue)> messages, CancellationToken cancellationToken)
+    internal Func<TaskMessage, string, CancellationToken, Task>? RunEagerly
     {
-        if (RunEagerly is { } run)
-        {
-            foreach (var (message, queue) in messages) await run(message, queue, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        var transport = _transport();
-        if (ReplyQueueStore() is { } replies && messages.Any(m => m.Message.ReplyTo == replies.ReplyTo))
-        {
-            await replies.EnsureReplyQueueAsync(cancellationToken).ConfigureAwait(false);
-        }
-        var now = _time.GetUtcNow();
-        foreach (var queue in messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal))
-        {
-            await _declared.GetOrAdd(queue, q => transport.DeclareQueueAsync(q, CancellationToken.None)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        var outgoing = messages.Select(m => new OutgoingMessage(m.Queue, TaskEnvelope.Encode(m.Message, m.Queue, now), m.Message.Priority,
-            m.Message.Eta is { } eta && eta > now ? eta : null, m.Message.Id)).ToList();
-        using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.publish", ActivityKind.Producer);
-        activity?.SetTag("fennel.task.count", outgoing.Count);
-        if (outgoing.Count == 1) await transport.PublishAsync(outgoing[0], cancellationToken).ConfigureAwait(false);
-        else await transport.PublishBatchAsync(outgoing, cancellationToken).ConfigureAwait(false);
-        FennelDiagnostics.TasksSent.Add(outgoing.Count);
-        if (TaskSentEvents) OnTasksSent(transport, messages);
+        get => Publisher.RunEagerly;
+        set => Publisher.RunEagerly = value;
     }
 }

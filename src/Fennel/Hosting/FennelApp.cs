@@ -96,6 +96,9 @@ public sealed partial class FennelApp : IAsyncDisposable
     /// <summary>Sends tasks, by handle or by name.</summary>
     public FennelClient Client { get; }
 
+    /// <summary>Publishes task messages: the client's sends and the workers' retries.</summary>
+    internal Calling.TaskPublisher Publisher => Client.Publisher;
+
     /// <summary>The broker, connected on first use.</summary>
     public ITransport Transport => _transport.Value;
 

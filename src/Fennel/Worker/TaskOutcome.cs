@@ -14,7 +14,12 @@ internal abstract record TaskOutcome(double Seconds)
     public sealed record Failed(RemoteException Error, Exception? Exception, double Seconds) : TaskOutcome(Seconds);
 
     /// <summary>It asked for a retry: <paramref name="Next"/> is the message to publish (same id, retries + 1).</summary>
-    public sealed record Retried(TaskMessage Next, TimeSpan Delay, int MaxRetries, RemoteException Reason, double Seconds) : TaskOutcome(Seconds);
+    public sealed record Retried(TaskMessage Next, TimeSpan Delay, int MaxRetries, RemoteException Reason, double Seconds) : TaskOutcome(Seconds)
+    {
+        /// <summary>The message a retry of <paramref name="message"/> publishes: same id, <c>retries + 1</c>, <c>parent_id</c> = itself, due at <paramref name="eta"/>.</summary>
+        public static TaskMessage NextOf(TaskMessage message, DateTimeOffset eta) =>
+            message with { Retries = message.Retries + 1, Eta = eta, ParentId = message.Id };
+    }
 
     /// <summary>It expired before it could run.</summary>
     public sealed record Expired(double Seconds) : TaskOutcome(Seconds);

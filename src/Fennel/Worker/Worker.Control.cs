@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Fennel.Configuration;
 using Fennel.Control;
@@ -16,8 +15,6 @@ public sealed partial class Worker
     /// <summary>How long mingle waits for its neighbours' replies, as Celery (1 s).</summary>
     internal TimeSpan MingleTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TaskDefinition> _timeLimited = new(StringComparer.Ordinal);
     private ControlServer? _control;
     private DateTimeOffset _startedAt;
 
@@ -41,7 +38,29 @@ public sealed partial class Worker
     internal IReadOnlyList<int> PoolProcessIds() => _pool is ProcessPool process ? process.ChildPids : [Environment.ProcessId];
 
     /// <summary>Tasks started on this worker since it started, by name (<c>stats</c>' <c>total</c>).</summary>
-    internal IReadOnlyDictionary<string, long> TaskTotals() => new Dictionary<string, long>(_totals, StringComparer.Ordinal);
+    internal IReadOnlyDictionary<string, long> TaskTotals() => _runners?.Totals() ?? new Dictionary<string, long>(StringComparer.Ordinal);
+
+    /// <summary>The requests held now, for the <c>active</c>, <c>reserved</c> and <c>scheduled</c> inspections.</summary>
+    internal IReadOnlyList<TrackedRequest> TrackedRequests() => _held?.Requests() ?? [];
+
+    /// <summary>
+    /// Stops the running task <paramref name="taskId"/> (revoke with terminate): it ends REVOKED <c>terminated</c> and its
+    /// message is acknowledged. In the process pool its child is killed; elsewhere its token fires and the worker stops
+    /// waiting for it. False when no task of that id runs here.
+    /// </summary>
+    public bool TryTerminate(string taskId) => _runners?.TryTerminate(taskId) ?? false;
+
+    /// <summary>
+    /// Changes the rate limit of <paramref name="taskName"/> on this worker (the remote-control <c>rate_limit</c> command):
+    /// <c>"100/s"</c>, <c>"10/m"</c>, <c>"500/h"</c> or a number per second; null or <c>"0"</c> removes it. Messages
+    /// already waiting for their turn follow the new rate within a second. The scope (this worker or the cluster) stays
+    /// the task's; for a cluster-wide limit, set the same rate on every worker.
+    /// </summary>
+    /// <exception cref="ArgumentException">No such task is registered, or the rate is not one.</exception>
+    public void SetRateLimit(string taskName, string? rate) => _rateLimits.Set(taskName, rate);
+
+    /// <summary>The rate limit of <paramref name="taskName"/> in force on this worker; null for none.</summary>
+    public RateLimit? GetRateLimit(string taskName) => _rateLimits.Get(taskName);
 
     /// <summary>Starts the pidbox, or says why there is none. Called once the worker is ready to consume.</summary>
     private async Task StartControlAsync(CancellationToken cancellationToken)
@@ -171,17 +190,14 @@ public sealed partial class Worker
     internal void SetTimeLimits(string taskName, TimeSpan? soft, TimeSpan? hard)
     {
         if (!_app.Tasks.TryGet(taskName, out var task)) throw new ArgumentException($"No task named '{taskName}' is registered on {Name}.", nameof(taskName));
-        _timeLimited[taskName] = new TaskDefinition(task.Name, task.Options with { SoftTimeLimit = soft, TimeLimit = hard }, task.Invoker);
+        _timeLimits.Set(task, soft, hard);
     }
 
     internal (TimeSpan? Soft, TimeSpan? Hard) TimeLimitsOf(TaskDefinition task)
     {
-        var options = WithTimeLimits(task).Options;
+        var options = _timeLimits.Apply(task).Options;
         return (options.SoftTimeLimit, options.TimeLimit);
     }
-
-    /// <summary>The task as this worker runs it now: with the time limits set by remote control, if any.</summary>
-    private TaskDefinition WithTimeLimits(TaskDefinition task) => _timeLimited.TryGetValue(task.Name, out var changed) ? changed : task;
 
     /// <summary>The <c>pool_restart</c> command: the restart runs on, so the pidbox keeps answering meanwhile.</summary>
     internal void RestartPoolInBackground() => _ = Task.Run(async () =>

@@ -10,23 +10,22 @@ using Microsoft.Extensions.Logging;
 namespace Fennel.Worker;
 
 // The worker's events: worker-online, worker-heartbeat every 2 s and worker-offline always; task events (task-received …
-// task-succeeded) when switched on by -E (WorkerOptions.TaskEvents) or the enable_events control command. The hooks
-// where task outcomes happen (Worker.Dispatch.cs, Worker.Execute.cs, Worker.Revokes.cs) are one call each to the
-// On* methods below, which return at once when task events are off: a bool check, no allocation.
+// task-succeeded) when switched on by -E (WorkerOptions.TaskEvents) or the enable_events control command, sent by the
+// stages through TaskEvents (TaskEvents.cs), which this file connects to the dispatcher once the worker runs.
 public sealed partial class Worker
 {
-    private volatile bool _taskEvents;
+    private readonly TaskEvents _taskEvents;
     private EventDispatcher? _events;
     private Task _heart = Task.CompletedTask;
     private readonly CancellationTokenSource _stopHeart = new();
 
     /// <summary>Whether this worker sends task events now (<c>-E</c>, or the <c>enable_events</c> / <c>disable_events</c> commands).</summary>
-    public bool TaskEventsEnabled => _taskEvents;
+    public bool TaskEventsEnabled => _taskEvents.Enabled;
 
     /// <summary>Switches task events on or off at run time; worker events (online, heartbeat, offline) are always sent.</summary>
     public void SetTaskEvents(bool enabled)
     {
-        _taskEvents = enabled;
+        _taskEvents.Enabled = enabled;
         Log.TaskEventsSwitched(_logger, Name, enabled ? "on" : "off");
     }
 
@@ -52,9 +51,10 @@ public sealed partial class Worker
             return;
         }
         _events = new EventDispatcher(broadcast, Name, _app.Clock, _time, _app.LoggerFactory.CreateLogger("Fennel.Events"), batchTaskEvents: true);
+        _taskEvents.Dispatcher = _events;
         _events.Send(Describe(new WorkerOnlineEvent { Hostname = Name, Timestamp = 0 }));
         _heart = Task.Run(BeatAsync, CancellationToken.None);
-        Log.EventsStarted(_logger, Name, HeartbeatInterval.TotalSeconds, _taskEvents ? "on" : "off (-E turns them on)");
+        Log.EventsStarted(_logger, Name, HeartbeatInterval.TotalSeconds, _taskEvents.Enabled ? "on" : "off (-E turns them on)");
     }
 
     private async Task BeatAsync()
@@ -93,96 +93,6 @@ public sealed partial class Worker
         SoftwareVersion = WorkerSoftware.Version,
         SoftwareSystem = WorkerSoftware.System,
     };
-
-    private bool SendingTaskEvents => _taskEvents && _events is not null;
-
-    /// <summary><c>task-received</c>: the task description, arguments as Python reprs with sensitive values shown as <c>'***'</c>.</summary>
-    private void OnTaskReceived(TaskMessage message, TaskDefinition task)
-    {
-        if (!SendingTaskEvents) return;
-        // The task's own redaction wins over the sender's argsrepr: a Python client does not know what is sensitive here.
-        var (args, kwargs) = task.Redaction?.Repr(message.Args, message.Kwargs)
-            ?? (message.ArgsRepr ?? PythonRepr.Args(message.Args), message.KwargsRepr ?? PythonRepr.Kwargs(message.Kwargs));
-        _events!.Send(new TaskReceivedEvent
-        {
-            Hostname = Name, Timestamp = 0, TaskId = message.Id,
-            Name = message.Task, Args = args, Kwargs = kwargs, RootId = message.RootId, ParentId = message.ParentId,
-            Retries = message.Retries,
-            Eta = message.Eta is { } eta ? CeleryTime.Format(eta) : null,
-            Expires = message.Expires is { } expires ? CeleryTime.Format(expires) : null,
-        });
-    }
-
-    /// <summary><c>task-started</c>, unless it expired (then only <c>task-revoked</c> follows, as in Celery).</summary>
-    private void OnTaskStarted(TaskMessage message)
-    {
-        if (!SendingTaskEvents || message.Expires <= _time.GetUtcNow()) return;
-        _events!.Send(new TaskStartedEvent { Hostname = Name, Timestamp = 0, TaskId = message.Id });
-    }
-
-    private void OnTaskSucceeded(TaskMessage message, JsonNode? value, double runtime)
-    {
-        if (!SendingTaskEvents) return;
-        _events!.Send(new TaskSucceededEvent
-        {
-            Hostname = Name, Timestamp = 0, TaskId = message.Id, Result = value is null ? "None" : PythonRepr.Of(value), Runtime = runtime,
-        });
-    }
-
-    private void OnTaskFailed(TaskMessage message, RemoteException error)
-    {
-        if (!SendingTaskEvents) return;
-        _events!.Send(new TaskFailedEvent
-        {
-            Hostname = Name, Timestamp = 0, TaskId = message.Id, Exception = ExceptionRepr(error), Traceback = error.Traceback,
-        });
-    }
-
-    private void OnTaskRetried(TaskMessage message, RemoteException reason)
-    {
-        if (!SendingTaskEvents) return;
-        _events!.Send(new TaskRetriedEvent
-        {
-            Hostname = Name, Timestamp = 0, TaskId = message.Id, Exception = ExceptionRepr(reason), Traceback = reason.Traceback,
-        });
-    }
-
-    /// <summary><c>task-revoked</c>: discarded unrun, expired, or terminated (SIGTERM, 15, as Celery's default terminate signal).</summary>
-    private void OnTaskRevoked(TaskMessage message, bool terminated, bool expired)
-    {
-        if (!SendingTaskEvents) return;
-        _events!.Send(new TaskRevokedEvent
-        {
-            Hostname = Name, Timestamp = 0, TaskId = message.Id, Terminated = terminated, Signum = terminated ? 15 : null, Expired = expired,
-        });
-    }
-
-    /// <summary>
-    /// A message this worker refuses and dead-letters (unknown task, arguments that do not fit, lost too often):
-    /// <c>task-failed</c> with the FAILURE it stored, then <c>task-rejected</c> (not requeued).
-    /// </summary>
-    private void OnTaskRefused(TaskMessage message, RemoteException failure)
-    {
-        if (!SendingTaskEvents) return;
-        OnTaskFailed(message, failure);
-        _events!.Send(new TaskRejectedEvent { Hostname = Name, Timestamp = 0, TaskId = message.Id, Requeue = false });
-    }
-
-    /// <summary>A message that is not a task message: <c>task-rejected</c> when its envelope still names a task id.</summary>
-    private void OnMalformedRefused(Delivery delivery)
-    {
-        if (!SendingTaskEvents) return;
-        string? id;
-        try
-        {
-            id = KombuEnvelope.Decode(delivery.Body.Span).Headers["id"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
-        }
-        catch (MessageFormatException)
-        {
-            id = null; // not even an envelope: nothing to name in an event (the dead-letter log line says what it was)
-        }
-        if (!string.IsNullOrEmpty(id)) _events!.Send(new TaskRejectedEvent { Hostname = Name, Timestamp = 0, TaskId = id, Requeue = false });
-    }
 
     /// <summary>
     /// An exception as Python's <c>repr()</c> shows it, as Celery sends it: <c>ValueError('boom')</c>. A message that is

@@ -4,10 +4,6 @@ namespace Fennel.Worker;
 // pool_shrink, pool_restart) and the dashboard call these.
 public sealed partial class Worker
 {
-    private readonly List<(Task Loop, CancellationTokenSource Retire)> _runnerLoops = [];
-    private int _concurrency;
-    private int _slotsToRemove;
-
     /// <summary>
     /// Runs <paramref name="n"/> more tasks at once (Celery's <c>pool_grow</c>): more runners, more prefetch, and in the
     /// process pool more children. Returns the new concurrency.
@@ -22,12 +18,8 @@ public sealed partial class Worker
             concurrency = _concurrency + n;
             Volatile.Write(ref _concurrency, concurrency);
             _pool.Resize(concurrency);
-            StartRunners(n);
-            // Permits still owed by an earlier shrink are cancelled first; the rest become new prefetch.
-            var slots = n * Options.PrefetchMultiplier;
-            var forgiven = 0;
-            while (forgiven < slots && TryPayOwedSlot()) forgiven++;
-            if (slots > forgiven) _slots.Release(slots - forgiven);
+            _runners!.Start(n);
+            _held!.Grow(n * Options.PrefetchMultiplier);
         }
         Log.PoolResized(_logger, Name, "grew", concurrency, Prefetch);
         return Task.FromResult(concurrency);
@@ -42,7 +34,7 @@ public sealed partial class Worker
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         int concurrency;
-        List<(Task Loop, CancellationTokenSource Retire)> retiring;
+        List<CancellationTokenSource> retiring;
         lock (_gate)
         {
             EnsureRunning("shrink its pool");
@@ -50,12 +42,11 @@ public sealed partial class Worker
             if (removed == 0) return Task.FromResult(_concurrency);
             concurrency = _concurrency - removed;
             Volatile.Write(ref _concurrency, concurrency);
-            lock (_runnerLoops) retiring = [.. _runnerLoops.Where(r => !r.Retire.IsCancellationRequested).Take(removed)];
+            retiring = _runners!.PickRetiring(removed);
             _pool.Resize(concurrency);
-            Interlocked.Add(ref _slotsToRemove, removed * Options.PrefetchMultiplier);
-            while (Volatile.Read(ref _slotsToRemove) > 0 && _slots.Wait(0)) ReturnSlots(1);
+            _held!.Shrink(removed * Options.PrefetchMultiplier);
         }
-        foreach (var (_, retire) in retiring) retire.Cancel(); // outside the gate: a cancelled wait may continue inline
+        foreach (var retire in retiring) retire.Cancel(); // outside the gate: a cancelled wait may continue inline
         Log.PoolResized(_logger, Name, "shrank", concurrency, Prefetch);
         return Task.FromResult(concurrency);
     }
@@ -75,43 +66,5 @@ public sealed partial class Worker
     private void EnsureRunning(string what)
     {
         if (_state != WorkerState.Running) throw new InvalidOperationException($"Worker {Name} is {_state.ToString().ToLowerInvariant()}; it cannot {what}.");
-    }
-
-    private void StartRunners(int count)
-    {
-        lock (_runnerLoops)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var retire = new CancellationTokenSource();
-                _runnerLoops.Add((Task.Run(() => RunJobsAsync(retire.Token), CancellationToken.None), retire));
-            }
-            _runnerLoops.RemoveAll(r => r.Loop.IsCompleted);
-        }
-    }
-
-    private Task AllRunnersDoneAsync()
-    {
-        lock (_runnerLoops) return Task.WhenAll(_runnerLoops.Select(r => r.Loop));
-    }
-
-    /// <summary>
-    /// Gives prefetch permits back, first paying what a shrink still owes (those permits disappear), so the consumer
-    /// fetches less as held messages are settled.
-    /// </summary>
-    private void ReturnSlots(int count)
-    {
-        while (count > 0 && TryPayOwedSlot()) count--;
-        if (count > 0) _slots.Release(count);
-    }
-
-    private bool TryPayOwedSlot()
-    {
-        while (true)
-        {
-            var owed = Volatile.Read(ref _slotsToRemove);
-            if (owed <= 0) return false;
-            if (Interlocked.CompareExchange(ref _slotsToRemove, owed - 1, owed) == owed) return true;
-        }
     }
 }

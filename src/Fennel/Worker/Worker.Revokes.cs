@@ -1,13 +1,12 @@
 using Fennel.Configuration;
-using Fennel.Protocol;
-using Fennel.Results;
 using Fennel.Transport;
 
 namespace Fennel.Worker;
 
 // Honouring revokes kept in the broker (IRevokeStore): every live one is read before the first fetch, then the worker
-// follows the store's cursor a few times a second. A revoked message is acknowledged unrun and marked REVOKED wherever
-// the worker meets it (dispatch, an ETA coming due, the pool taking it); a revoke with terminate stops the running task.
+// follows the store's cursor a few times a second into the revoked set the stages read. A revoked message is
+// acknowledged unrun and marked REVOKED wherever a stage meets it (Dispatcher: on dispatch and when an ETA comes due;
+// Runners: when taken), by Settler.DiscardRevokedAsync; a revoke with terminate stops the running task (Runners).
 public sealed partial class Worker
 {
     /// <summary>How often the store is read for new revokes: a terminate reaches a running task within about this.</summary>
@@ -15,7 +14,6 @@ public sealed partial class Worker
 
     private const int RevokePage = 1000;
 
-    private RevokedTasks _revoked = null!;
     private IRevokeStore? _revokeStore;
     private string? _revokeCursor;
     private Task _revokeWatcher = Task.CompletedTask;
@@ -26,7 +24,6 @@ public sealed partial class Worker
     /// </summary>
     private async Task LoadRevokesAsync(CancellationToken cancellationToken)
     {
-        _revoked = new RevokedTasks(RevokedTasks.DefaultCapacity, _time);
         _revokeStore = _transport.Capabilities.HasFlag(TransportCapabilities.Revokes) ? _transport as IRevokeStore : null;
         if (_revokeStore is null)
         {
@@ -90,21 +87,5 @@ public sealed partial class Worker
             if (page.Cursor == _revokeCursor) return count;
             _revokeCursor = page.Cursor;
         }
-    }
-
-    private bool IsRevoked(string taskId) => _revoked.Contains(taskId);
-
-    /// <summary>Marks a revoked task REVOKED (Celery's <c>TaskRevokedError('revoked')</c>) and acknowledges its message unrun.</summary>
-    private async Task DiscardRevokedAsync(Delivery delivery, TaskMessage message)
-    {
-        Log.TaskRevokedDiscarded(_logger, message.DisplayName, message.Id);
-        if (!await StoreOutcomeAsync(message, TaskState.Revoked, TaskOutcomes.RevokedError("revoked")).ConfigureAwait(false))
-        {
-            Forget(delivery); // not acknowledged: it comes back after its lease and is discarded then, its outcome stored
-            return;
-        }
-        OnTaskRevoked(message, terminated: false, expired: false);
-        await AckAsync(delivery, message.Id).ConfigureAwait(false);
-        FennelDiagnostics.TasksFinished.Add(1, new KeyValuePair<string, object?>("state", "REVOKED"));
     }
 }

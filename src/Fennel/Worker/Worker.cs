@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Fennel.Configuration;
 using Fennel.Results;
 using Fennel.Transport;
@@ -13,19 +11,23 @@ namespace Fennel.Worker;
 /// results and acknowledges them after (late ack). Create one with <c>app.CreateWorker(options)</c>.
 /// </summary>
 /// <remarks>
-/// The files of this type follow a message: <c>Worker.Consume.cs</c> fetches and holds it (leases, prefetch),
-/// <c>Worker.Dispatch.cs</c> checks it (malformed, revoked, unknown, expired, not yet due, over its rate limit: see
-/// <c>Worker.RateLimits.cs</c>), <c>Worker.Execute.cs</c> runs it and settles it, <c>Worker.Revokes.cs</c> follows the
-/// revokes kept in the broker, <c>Worker.Pool.cs</c> grows, shrinks and restarts the pool. This file is the worker's life:
-/// start, warm shutdown, cold shutdown.
+/// A task passes through stages that call one way, each a type of its own: <see cref="FetchLoop"/> fetches it and
+/// <see cref="HeldMessages"/> holds it under a lease (the one place every stage acks, releases, dead-letters and renews
+/// through); <see cref="Dispatcher"/> checks it (malformed, revoked, lost too often, unknown, badly called, not yet due,
+/// over its rate limit: <see cref="RateLimits"/>); <see cref="Runners"/> take it and run it through
+/// <see cref="TaskRunner"/>, which hands it to the pool with a <see cref="TaskInvocation"/>; <see cref="Settler"/>
+/// stores its outcome, publishes a retry, acknowledges it and sends its events (<see cref="TaskEvents"/>). This type
+/// keeps the life: start and warm and cold shutdown (this file), the revokes kept in the broker
+/// (<c>Worker.Revokes.cs</c>), pool control (<c>Worker.Pool.cs</c>), queues (<c>Worker.Queues.cs</c>), remote control
+/// (<c>Worker.Control.cs</c>) and the worker's own events (<c>Worker.Events.cs</c>).
 /// </remarks>
 public sealed partial class Worker : IAsyncDisposable
 {
     private readonly FennelApp _app;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<TaskJob> _jobs = Channel.CreateUnbounded<TaskJob>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly CancellationTokenSource _stopFetching = new();
+    private readonly CancellationTokenSource _stopRenewing = new();
     private readonly CancellationTokenSource _cold = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // A stop asked for while the worker is still starting (a SIGTERM during mingle, say) cuts the start short, waits for
@@ -34,15 +36,20 @@ public sealed partial class Worker : IAsyncDisposable
     private readonly TaskCompletionSource _startEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private ITransport _transport = null!;
-    private IResultStore _results = null!;
     private IWorkerPool _pool = null!;
+    private readonly RateLimits _rateLimits;
+    private readonly RevokedTasks _revoked;
+    private readonly TimeLimitOverrides _timeLimits = new();
+    // The stages, made when the worker starts (they need the broker and the pool).
+    private HeldMessages? _held;
+    private Settler? _settler;
+    private Dispatcher? _dispatcher;
+    private Runners? _runners;
+    private FetchLoop? _fetchLoop;
     private Task _consumer = Task.CompletedTask;
     private Task _leaseKeeper = Task.CompletedTask;
     private WorkerState _state = WorkerState.Created;
-    private int _running;
-    private long _processed;
-    private long _failed;
-    private long _fetchLoopTicks;
+    private int _concurrency;
 
     internal Worker(FennelApp app, WorkerOptions options)
     {
@@ -52,9 +59,10 @@ public sealed partial class Worker : IAsyncDisposable
         Name = NodeNames.Expand(options.NodeName);
         _queues = options.Queues.Count > 0 ? [.. options.Queues.Distinct(StringComparer.Ordinal)] : [app.Options.DefaultQueue];
         _concurrency = options.Concurrency;
-        _slots = new SemaphoreSlim(Prefetch);
         _logger = app.LoggerFactory.CreateLogger("Fennel.Worker");
-        _taskEvents = options.TaskEvents;
+        _taskEvents = new TaskEvents(Name, _time, options.TaskEvents);
+        _rateLimits = new RateLimits(app, _time, _logger, Name, _stopRenewing.Token);
+        _revoked = new RevokedTasks(RevokedTasks.DefaultCapacity, _time);
     }
 
     /// <summary>The node name, e.g. <c>celery@customers.host</c>.</summary>
@@ -76,13 +84,13 @@ public sealed partial class Worker : IAsyncDisposable
     }
 
     /// <summary>Tasks that ran to an outcome (success, failure, retry) on this worker.</summary>
-    public long Processed => Interlocked.Read(ref _processed);
+    public long Processed => _settler?.Processed ?? 0;
 
     /// <summary>Tasks that ended in FAILURE on this worker.</summary>
-    public long Failed => Interlocked.Read(ref _failed);
+    public long Failed => _settler?.Failed ?? 0;
 
     /// <summary>Tasks running now.</summary>
-    public int Running => Volatile.Read(ref _running);
+    public int Running => _runners?.Running ?? 0;
 
     /// <summary>
     /// When the fetch loop last went round (UTC), or null before it first did. While the worker runs, the loop goes round
@@ -90,9 +98,7 @@ public sealed partial class Worker : IAsyncDisposable
     /// free prefetch slot, and while it waits to retry an unreachable broker. A value older than a few seconds means the
     /// loop is stuck (a broker call that never returns) or has ended: what liveness checks and the systemd watchdog read.
     /// </summary>
-    public DateTimeOffset? LastFetchLoopActivity => Interlocked.Read(ref _fetchLoopTicks) is var ticks and > 0
-        ? new DateTimeOffset(ticks, TimeSpan.Zero)
-        : null;
+    public DateTimeOffset? LastFetchLoopActivity => _fetchLoop?.LastActivity;
 
     /// <summary>
     /// What process pool children run instead of this app again (<c>dotnet app.dll</c> with the same arguments): for tests,
@@ -127,11 +133,10 @@ public sealed partial class Worker : IAsyncDisposable
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         _transport = _app.Transport;
-        _results = _app.Results;
         using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abortStart.Token);
         try
         {
-            PrepareRateLimits();
+            _rateLimits.Prepare(_transport);
             foreach (var queue in Queues) await _transport.DeclareQueueAsync(queue, starting.Token).ConfigureAwait(false);
             await LoadRevokesAsync(starting.Token).ConfigureAwait(false);
             await MingleAsync(starting.Token).ConfigureAwait(false);
@@ -161,16 +166,30 @@ public sealed partial class Worker : IAsyncDisposable
             _stopped.TrySetResult();
             throw;
         }
-        _runner = new TaskRunner(_app.Services, _pool, Name, _time, Options.SoftTimeLimit, Options.TimeLimit);
-        StartRunners(Options.Concurrency);
-        _consumer = Task.Run(ConsumeAsync, CancellationToken.None);
-        _leaseKeeper = Task.Run(RenewLeasesAsync, CancellationToken.None);
+        BuildStages(_app.Results);
+        _runners!.Start(Options.Concurrency);
+        _consumer = Task.Run(() => _fetchLoop!.RunAsync(_stopFetching.Token), CancellationToken.None);
+        _leaseKeeper = Task.Run(() => _held!.RenewLeasesAsync(_stopRenewing.Token), CancellationToken.None);
         StartWatchingRevokes();
         await StartControlAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate) _state = WorkerState.Running;
         StartEvents();
         Log.WorkerReady(_logger, Name, string.Join(", ", Queues), _pool.Name, Concurrency, Prefetch,
             BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
+    }
+
+    /// <summary>The stages a task passes through, in that order (each calls only those made before it).</summary>
+    private void BuildStages(IResultStore results)
+    {
+        var held = new HeldMessages(_transport, Prefetch, Options.LeaseDuration, _time, _logger, Name);
+        var settler = new Settler(held, _app.Publisher, results, _taskEvents, _pool, Options, _app.Options.ResultExpires, _time, _logger, Name);
+        var dispatcher = new Dispatcher(held, settler, _rateLimits, _revoked, _taskEvents, _app.Tasks, _timeLimits, _transport.Capabilities,
+            Options.MaxDeliveries, _time, _logger, Name);
+        var runner = new TaskRunner(_app.Services, _pool, Name, _time, Options.SoftTimeLimit, Options.TimeLimit);
+        var runners = new Runners(dispatcher.Jobs, runner, settler, held, _revoked, Options.MaxDeliveries, _stopFetching.Token, _cold.Token, _logger);
+        _fetchLoop = new FetchLoop(_transport, held, dispatcher, runners, () => Queues, Options, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl),
+            _time, _logger, Name);
+        (_held, _settler, _dispatcher, _runners) = (held, settler, dispatcher, runners);
     }
 
     /// <summary>When a stop comes while the worker is starting: cuts the start short and waits until it has ended.</summary>
@@ -219,16 +238,16 @@ public sealed partial class Worker : IAsyncDisposable
         if (!BeginStop()) { await Completion.ConfigureAwait(false); return; }
         await _stopFetching.CancelAsync().ConfigureAwait(false);
         await _consumer.ConfigureAwait(false);
-        _jobs.Writer.TryComplete();
-        var returned = await ReturnUnstartedAsync().ConfigureAwait(false);
+        _dispatcher!.Complete();
+        var returned = await _dispatcher.ReturnUnstartedAsync().ConfigureAwait(false);
         Log.WarmShutdown(_logger, Name, returned, Options.ShutdownTimeout.TotalSeconds, Running);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.ShutdownTimeout);
         try
         {
-            await AllRunnersDoneAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
-            await AcksDoneAsync(timeout.Token).ConfigureAwait(false);
+            await _runners!.AllDoneAsync().WaitAsync(timeout.Token).ConfigureAwait(false);
+            await _held!.AcksDoneAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -253,7 +272,7 @@ public sealed partial class Worker : IAsyncDisposable
             return;
         }
         await _stopFetching.CancelAsync().ConfigureAwait(false);
-        _jobs.Writer.TryComplete();
+        _dispatcher!.Complete();
         await GoColdAsync().ConfigureAwait(false);
         if (first)
         {
@@ -270,7 +289,7 @@ public sealed partial class Worker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (State is WorkerState.Running or WorkerState.Starting) await StopAsync().ConfigureAwait(false);
-        // The token sources and the slot semaphore are not disposed: after a cold stop, handlers that ignored their
+        // The token sources and the prefetch slots are not disposed: after a cold stop, handlers that ignored their
         // token may still finish and touch them. They hold no unmanaged resources (no wait handles are created).
     }
 
@@ -296,13 +315,13 @@ public sealed partial class Worker : IAsyncDisposable
         StoppedCold = true;
         Log.ColdShutdown(_logger, Name, Running);
         await _cold.CancelAsync().ConfigureAwait(false);
-        await ReturnUnstartedAsync().ConfigureAwait(false);
+        await _dispatcher!.ReturnUnstartedAsync().ConfigureAwait(false);
         // Tasks that finished have their acks in flight: let them land (briefly), so they are not given back and run again.
         using (var acks = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
         {
             try
             {
-                await AcksDoneAsync(acks.Token).ConfigureAwait(false);
+                await _held!.AcksDoneAsync(acks.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -310,7 +329,7 @@ public sealed partial class Worker : IAsyncDisposable
             }
         }
         // Everything still held (running tasks included) goes back unacknowledged.
-        foreach (var delivery in _held.Values.ToList()) await ReleaseAsync(delivery, "return on cold shutdown").ConfigureAwait(false);
+        await _held!.ReleaseAllAsync("return on cold shutdown").ConfigureAwait(false);
     }
 
     private async Task FinishAsync()

@@ -79,18 +79,26 @@ public class ProcessPoolProtocolTests
     }
 
     [Fact]
-    public void Run_carries_the_delivered_envelope_unchanged_with_queue_delivery_count_worker_and_soft_limit()
+    public void Run_carries_the_decoded_message_whole_with_queue_delivery_count_worker_and_soft_limit()
     {
-        var envelope = TaskEnvelope.Encode(new TaskMessage { Id = "t-1", Task = "tasks.add", Args = [2, 3] }, "celery", DateTimeOffset.UtcNow);
-        var request = new ProcessPoolProtocol.RunRequest("customers", 3, "celery@host", TimeSpan.FromSeconds(1.5), envelope);
+        var message = new TaskMessage
+        {
+            Id = "t-1", Task = "tasks.add", Args = [2, 3], Kwargs = new JsonObject { ["z"] = "ünïcode ✓" }, Retries = 2, RootId = "root", ParentId = "parent",
+            Eta = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), ReplyTo = "reply-1", Priority = 7, IgnoreResult = true,
+            ExtraHeaders = new JsonObject { ["custom"] = "x" }, Embed = new TaskEmbed { Callbacks = [new JsonObject { ["task"] = "tasks.next" }] },
+        };
+        var request = new ProcessPoolProtocol.RunRequest("customers", 3, "celery@host", TimeSpan.FromSeconds(1.5), message);
 
         var read = ProcessPoolProtocol.ReadRun(RoundTrip(ProcessPoolProtocol.Run(request)));
         Assert.Equal("customers", read.Queue);
         Assert.Equal(3, read.DeliveryCount);
         Assert.Equal("celery@host", read.WorkerName);
         Assert.Equal(TimeSpan.FromSeconds(1.5), read.SoftTimeLimit);
-        Assert.Equal(envelope, read.Body.ToArray());
-        Assert.Equal("t-1", TaskEnvelope.Decode(read.Body.Span).Message.Id);
+        // The child gets the message the parent decoded, not the delivery: every field the handler's context shows.
+        Assert.Equal(TaskEnvelope.Encode(message, "customers", DateTimeOffset.UnixEpoch, deliveryTag: "tag"),
+            TaskEnvelope.Encode(read.Message, "customers", DateTimeOffset.UnixEpoch, deliveryTag: "tag"));
+        Assert.Equal("t-1", read.Message.Id);
+        Assert.Equal((7, "reply-1", 2), (read.Message.Priority, read.Message.ReplyTo, read.Message.Retries));
 
         var noLimit = ProcessPoolProtocol.ReadRun(RoundTrip(ProcessPoolProtocol.Run(request with { SoftTimeLimit = null })));
         Assert.Null(noLimit.SoftTimeLimit);
@@ -100,9 +108,9 @@ public class ProcessPoolProtocolTests
     public void Success_outcome_carries_the_value_and_the_resident_memory()
     {
         var value = new JsonObject { ["n"] = 3, ["list"] = new JsonArray(1, "two", null) };
-        var frame = ProcessPoolProtocol.Outcome(new TaskOutcome.Succeeded(value, 0.25), 123_456_789, "celery", TimeProvider.System);
+        var frame = ProcessPoolProtocol.Outcome(new TaskOutcome.Succeeded(value, 0.25), 123_456_789);
 
-        var (outcome, rss) = ProcessPoolProtocol.ReadOutcome(RoundTrip(frame));
+        var (outcome, rss) = ProcessPoolProtocol.ReadOutcome(RoundTrip(frame), Sent, TimeProvider.System);
         var success = Assert.IsType<TaskOutcome.Succeeded>(outcome);
         Assert.True(JsonNode.DeepEquals(value, success.Value));
         Assert.Null(success.Value!.Parent); // free to go into a stored result
@@ -114,23 +122,26 @@ public class ProcessPoolProtocolTests
     public void Failure_outcome_carries_the_celery_shaped_exception_with_its_traceback()
     {
         var error = new RemoteException("InvalidOperationException", "disk full", "System", "   at Tasks.Save()\n   at Tasks.Run()");
-        var (outcome, _) = ProcessPoolProtocol.ReadOutcome(RoundTrip(ProcessPoolProtocol.Outcome(new TaskOutcome.Failed(error, null, 1), 0, "celery", TimeProvider.System)));
+        var (outcome, _) = ProcessPoolProtocol.ReadOutcome(RoundTrip(ProcessPoolProtocol.Outcome(new TaskOutcome.Failed(error, null, 1), 0)), Sent, TimeProvider.System);
         Assert.Equal(error, Assert.IsType<TaskOutcome.Failed>(outcome).Error);
     }
 
     [Fact]
-    public void Retry_outcome_carries_the_next_message_delay_limit_and_reason()
+    public void Retry_outcome_carries_the_delay_limit_and_reason_and_the_parent_builds_the_next_message_from_its_own()
     {
+        var sent = new TaskMessage { Id = "t-2", Task = "tasks.flaky", Args = [7], Retries = 1, ParentId = "p-0", RootId = "root" };
         var eta = DateTimeOffset.UtcNow.AddSeconds(30);
-        var next = new TaskMessage { Id = "t-2", Task = "tasks.flaky", Args = [7], Retries = 2, Eta = eta, ParentId = "t-2", RootId = "root" };
+        var next = TaskOutcome.Retried.NextOf(sent, eta);
         var reason = new RemoteException("TimeoutException", "slow", "System", null);
-        var frame = ProcessPoolProtocol.Outcome(new TaskOutcome.Retried(next, TimeSpan.FromSeconds(30), 5, reason, 0.5), 0, "customers", TimeProvider.System);
+        var frame = ProcessPoolProtocol.Outcome(new TaskOutcome.Retried(next, TimeSpan.FromSeconds(30), 5, reason, 0.5), 0);
+        Assert.Null(RoundTrip(frame)["outcome"]!["next"]); // the message does not travel back
 
-        var retried = Assert.IsType<TaskOutcome.Retried>(ProcessPoolProtocol.ReadOutcome(RoundTrip(frame)).Outcome);
+        var retried = Assert.IsType<TaskOutcome.Retried>(ProcessPoolProtocol.ReadOutcome(RoundTrip(frame), sent, TimeProvider.System).Outcome);
         Assert.Equal("t-2", retried.Next.Id);
         Assert.Equal(2, retried.Next.Retries);
         Assert.Equal("t-2", retried.Next.ParentId);
-        Assert.Equal(eta.ToUnixTimeMilliseconds() / 1000, retried.Next.Eta!.Value.ToUnixTimeMilliseconds() / 1000);
+        Assert.Equal("root", retried.Next.RootId);
+        Assert.InRange(retried.Next.Eta!.Value, eta.AddSeconds(-1), eta.AddSeconds(1));
         Assert.Equal(TimeSpan.FromSeconds(30), retried.Delay);
         Assert.Equal(5, retried.MaxRetries);
         Assert.Equal(reason, retried.Reason);
@@ -144,12 +155,12 @@ public class ProcessPoolProtocolTests
                      new TaskOutcome.Revoked("terminated", 0), new TaskOutcome.Interrupted(0), new TaskOutcome.Lost("gone", 0), new TaskOutcome.Expired(0),
                  })
         {
-            Assert.Throws<ArgumentException>(() => ProcessPoolProtocol.Outcome(outcome, 0, "celery", TimeProvider.System));
+            Assert.Throws<ArgumentException>(() => ProcessPoolProtocol.Outcome(outcome, 0));
         }
         Assert.Throws<InvalidDataException>(() => ProcessPoolProtocol.ReadOutcome(new JsonObject
         {
             ["type"] = "outcome", ["outcome"] = new JsonObject { ["kind"] = "revoked" },
-        }));
+        }, Sent, TimeProvider.System));
     }
 
     [Theory]
@@ -191,6 +202,8 @@ public class ProcessPoolProtocolTests
         Assert.Contains("process pool", Assert.Throws<FennelConfigurationException>(() =>
             new WorkerOptions { Pool = WorkerPoolKind.Threads, MaxTasksPerChild = 5 }.Validate()).Message, StringComparison.Ordinal);
     }
+
+    private static readonly TaskMessage Sent = new() { Id = "t-0", Task = "tasks.any" };
 
     private static JsonObject RoundTrip(JsonObject frame)
     {

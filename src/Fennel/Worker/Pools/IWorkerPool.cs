@@ -3,8 +3,10 @@ namespace Fennel.Worker.Pools;
 /// <summary>
 /// Where a task's handler runs. The worker bounds how many run at once (its concurrency); the pool decides where: the
 /// shared thread pool (<see cref="AsyncPool"/>), threads of its own (<see cref="ThreadsPool"/>) or child processes
-/// (<see cref="ProcessPool"/>). Whatever the pool, <see cref="TaskRunner"/> decides how a run ended: the pool runs
-/// <see cref="TaskRunner.InvokeAsync"/> (here, or in a child process with the child's own runner) and hands its outcome back.
+/// (<see cref="ProcessPool"/>). Whatever the pool, it calls the <see cref="ITaskInvocation"/> it is handed in
+/// <see cref="PoolWork"/> (here, or in a child process with the child's own) and hands its outcome back to
+/// <see cref="TaskRunner"/>, which decides the rest (time limits, terminate, cold shutdown, a lost child); a pool never
+/// calls the runner.
 /// </summary>
 internal interface IWorkerPool : IDisposable
 {
@@ -49,17 +51,16 @@ internal enum AbandonReason
 }
 
 /// <summary>
-/// One run for a pool: the job, its soft time limit, the runner whose <see cref="TaskRunner.InvokeAsync"/> an in-process
-/// pool calls, and <paramref name="Started"/>, which the pool calls when the handler begins (on its thread, or in its
+/// One run for a pool: the invocation an in-process pool calls, the job, its soft time limit, and <paramref name="Started"/>, which the pool calls when the handler begins (on its thread, or in its
 /// child): the hard time limit counts from then, not from waiting for a thread or a child.
 /// </summary>
-internal sealed record PoolWork(TaskRunner Runner, TaskJob Job, TimeSpan? SoftTimeLimit, Action Started)
+internal sealed record PoolWork(ITaskInvocation Invocation, TaskJob Job, TimeSpan? SoftTimeLimit, Action Started)
 {
     /// <summary>Runs the handler here, on the calling thread until its first await.</summary>
     public Task<TaskOutcome> InvokeHereAsync(CancellationToken cancellationToken)
     {
         Started();
-        return Runner.InvokeAsync(Job, SoftTimeLimit, cancellationToken);
+        return Invocation.InvokeAsync(Job, SoftTimeLimit, cancellationToken);
     }
 }
 

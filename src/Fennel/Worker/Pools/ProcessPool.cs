@@ -11,7 +11,7 @@ namespace Fennel.Worker.Pools;
 /// stopped by force (hard time limit, terminate: the child is killed and replaced), a crash or a leak takes only its child
 /// down, and children are recycled after <c>--max-tasks-per-child</c> tasks or past <c>--max-memory-per-child</c> KiB.
 /// The parent keeps fetching, leasing, storing results and acknowledging; children only run handlers
-/// (<see cref="TaskRunner.InvokeAsync"/> in <see cref="ProcessPoolChild"/>).
+/// (a <see cref="TaskInvocation"/> in <see cref="ProcessPoolChild"/>), from the message the dispatcher decoded.
 /// </summary>
 /// <remarks>
 /// A child that dies while running a task fails the run with <see cref="WorkerLostException"/>; the worker runs the task
@@ -118,7 +118,7 @@ internal sealed class ProcessPool : IWorkerPool
         }
         using var stop = cancellationToken.Register(() => Kill(run, StoppedReason));
         var request = ProcessPoolProtocol.Run(new ProcessPoolProtocol.RunRequest(job.Delivery.Queue, job.Delivery.DeliveryCount, _nodeName,
-            run.Work.SoftTimeLimit, job.Delivery.Body));
+            run.Work.SoftTimeLimit, job.Message));
         run.Work.Started();
         System.Text.Json.Nodes.JsonObject reply;
         try
@@ -138,7 +138,7 @@ internal sealed class ProcessPool : IWorkerPool
         long rss;
         try
         {
-            (outcome, rss) = ProcessPoolProtocol.ReadOutcome(reply);
+            (outcome, rss) = ProcessPoolProtocol.ReadOutcome(reply, job.Message, _time);
         }
         catch (InvalidDataException ex)
         {

@@ -13,7 +13,7 @@ namespace Fennel.Worker.Pools;
 /// <summary>
 /// The loop a process pool child runs instead of a command: <c>app.RunAsync(args)</c> (Fennel.Cli) sees
 /// <see cref="EnvironmentVariable"/> and comes here. It connects to the parent's socket, then runs one task at a time with
-/// its own <see cref="TaskRunner"/> (<see cref="TaskRunner.InvokeAsync"/>, the same code the in-process pools run) and
+/// its own <see cref="TaskInvocation"/> (the same code the in-process pools run) on the message the parent decoded, and
 /// sends the outcome back with its resident memory.
 /// </summary>
 /// <remarks>
@@ -106,7 +106,7 @@ internal static class ProcessPoolChild
     {
         private readonly TaskCompletionSource<int> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lock _gate = new();
-        private TaskRunner? _runner;
+        private TaskInvocation? _invocation;
         private string? _running; // the task id running now
 
         public Task<int> Done => _done.Task;
@@ -158,13 +158,12 @@ internal static class ProcessPoolChild
             JsonObject answer;
             try
             {
-                var (outcome, queue) = await InvokeAsync(request).ConfigureAwait(false);
-                answer = ProcessPoolProtocol.Outcome(outcome, Environment.WorkingSet, queue, app.TimeProvider);
+                answer = ProcessPoolProtocol.Outcome(await InvokeAsync(request).ConfigureAwait(false), Environment.WorkingSet);
             }
             catch (InvalidDataException ex)
             {
                 // A result too big for a frame: say so as the task's failure rather than losing the child.
-                answer = ProcessPoolProtocol.Outcome(new TaskOutcome.Failed(RemoteException.From(ex), ex, 0), Environment.WorkingSet, request.Queue, app.TimeProvider);
+                answer = ProcessPoolProtocol.Outcome(new TaskOutcome.Failed(RemoteException.From(ex), ex, 0), Environment.WorkingSet);
             }
             finally
             {
@@ -181,23 +180,15 @@ internal static class ProcessPoolChild
             }
         }
 
-        /// <summary>Decodes and binds the message as the dispatcher did, then runs it through the runner.</summary>
-        private async Task<(TaskOutcome Outcome, string Queue)> InvokeAsync(ProcessPoolProtocol.RunRequest request)
+        /// <summary>Binds the message the parent decoded, as the dispatcher did, and runs it through the invocation.</summary>
+        private async Task<TaskOutcome> InvokeAsync(ProcessPoolProtocol.RunRequest request)
         {
-            TaskMessage message;
-            try
-            {
-                message = TaskEnvelope.Decode(request.Body.Span).Message;
-            }
-            catch (MessageFormatException ex)
-            {
-                return (new TaskOutcome.Failed(RemoteException.From(ex), ex, 0), request.Queue);
-            }
+            var message = request.Message;
             lock (_gate) _running = message.Id;
             // The parent checked both with the same app; they only fail here when the code changed under a restarted pool.
             if (!app.Tasks.TryGet(message.Task, out var task))
             {
-                return (new TaskOutcome.Failed(new RemoteException("NotRegistered", $"'{message.Task}'", "celery.exceptions", null), null, 0), request.Queue);
+                return new TaskOutcome.Failed(new RemoteException("NotRegistered", $"'{message.Task}'", "celery.exceptions", null), null, 0);
             }
             object?[] arguments;
             try
@@ -206,11 +197,11 @@ internal static class ProcessPoolChild
             }
             catch (TaskArgumentException ex)
             {
-                return (new TaskOutcome.Failed(new RemoteException("TypeError", ex.Message, "builtins", null), ex, 0), request.Queue);
+                return new TaskOutcome.Failed(new RemoteException("TypeError", ex.Message, "builtins", null), ex, 0);
             }
-            _runner ??= new TaskRunner(app.Services, new AsyncPool(), request.WorkerName, app.TimeProvider);
-            var job = new TaskJob(new Delivery(request.Queue, request.Body, "pool-child", request.DeliveryCount), message, task, arguments);
-            return (await _runner.InvokeAsync(job, request.SoftTimeLimit, CancellationToken.None).ConfigureAwait(false), request.Queue);
+            _invocation ??= new TaskInvocation(app.Services, request.WorkerName, app.TimeProvider);
+            var job = new TaskJob(new Delivery(request.Queue, ReadOnlyMemory<byte>.Empty, "pool-child", request.DeliveryCount), message, task, arguments);
+            return await _invocation.InvokeAsync(job, request.SoftTimeLimit, CancellationToken.None).ConfigureAwait(false);
         }
     }
 }

@@ -12,9 +12,12 @@ namespace Fennel.Worker.Pools;
 /// print). Every frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON, an object with a <c>type</c>:
 /// <list type="bullet">
 /// <item>child → parent <c>ready</c> <c>{nonce, pid}</c>: the first frame, so the parent knows which child connected;</item>
-/// <item>parent → child <c>run</c> <c>{queue, delivery_count, worker, soft_time_limit, body}</c>: the task message as the
-/// broker delivered it (the kombu envelope, base64), so the child decodes it exactly as the dispatcher did;</item>
-/// <item>child → parent <c>outcome</c> <c>{rss, outcome}</c>: how the run ended and the child's resident memory after it.</item>
+/// <item>parent → child <c>run</c> <c>{queue, delivery_count, worker, soft_time_limit, headers, properties, body}</c>: the
+/// task message the dispatcher decoded, as protocol v2 headers (an object), properties (<c>reply_to</c>,
+/// <c>priority</c>, <c>delivery_mode</c>) and body (<c>[args, kwargs, embed]</c> as JSON text): the child rebuilds the
+/// message from them, never the delivery (no kombu envelope, no base64, nothing decoded twice);</item>
+/// <item>child → parent <c>outcome</c> <c>{rss, outcome}</c>: how the run ended and the child's resident memory after it;
+/// a retry says only its delay, limit and reason: the parent builds the next message from the one it decoded.</item>
 /// </list>
 /// The parent ends a child by closing the socket: the child exits on end of file, at once (even if a task spins).
 /// </summary>
@@ -119,12 +122,13 @@ internal static class ProcessPoolProtocol
 
     // ---- run ---------------------------------------------------------------------------------------------------
 
-    /// <summary>A task for a child: the delivered envelope, its queue, its delivery count, the worker's name, the soft limit.</summary>
-    public sealed record RunRequest(string Queue, int DeliveryCount, string WorkerName, TimeSpan? SoftTimeLimit, ReadOnlyMemory<byte> Body);
+    /// <summary>A task for a child: the decoded message, its queue, its delivery count, the worker's name, the soft limit.</summary>
+    public sealed record RunRequest(string Queue, int DeliveryCount, string WorkerName, TimeSpan? SoftTimeLimit, TaskMessage Message);
 
     public static JsonObject Run(RunRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var message = request.Message;
         return new JsonObject
         {
             ["type"] = "run",
@@ -132,7 +136,9 @@ internal static class ProcessPoolProtocol
             ["delivery_count"] = request.DeliveryCount,
             ["worker"] = request.WorkerName,
             ["soft_time_limit"] = request.SoftTimeLimit is { } soft ? soft.TotalSeconds : null,
-            ["body"] = Convert.ToBase64String(request.Body.Span),
+            ["headers"] = TaskMessageCodec.EncodeHeaders(message),
+            ["properties"] = new JsonObject { ["reply_to"] = message.ReplyTo, ["priority"] = message.Priority, ["delivery_mode"] = message.DeliveryMode },
+            ["body"] = Encoding.UTF8.GetString(TaskMessageCodec.EncodeBody(message)),
         };
     }
 
@@ -140,16 +146,17 @@ internal static class ProcessPoolProtocol
     {
         Expect(frame, "run");
         var soft = frame["soft_time_limit"] is JsonValue s && s.TryGetValue(out double seconds) ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        byte[] body;
+        if (frame["headers"] is not JsonObject headers) throw new InvalidDataException("A process pool 'run' frame has no 'headers' object.");
+        TaskMessage message;
         try
         {
-            body = Convert.FromBase64String(Text(frame, "body"));
+            message = TaskMessageCodec.Decode(headers, frame["properties"] as JsonObject, Encoding.UTF8.GetBytes(Text(frame, "body")));
         }
-        catch (FormatException ex)
+        catch (MessageFormatException ex)
         {
-            throw new InvalidDataException("The 'body' of a process pool 'run' frame is not base64.", ex);
+            throw new InvalidDataException($"The task message in a process pool 'run' frame cannot be read: {ex.Message}", ex);
         }
-        return new RunRequest(Text(frame, "queue"), Int(frame, "delivery_count"), Text(frame, "worker"), soft, body);
+        return new RunRequest(Text(frame, "queue"), Int(frame, "delivery_count"), Text(frame, "worker"), soft, message);
     }
 
     // ---- outcome -----------------------------------------------------------------------------------------------
@@ -157,12 +164,12 @@ internal static class ProcessPoolProtocol
     /// <summary>
     /// How a run in a child ended and the child's resident memory (bytes) after it. A child only ever decides
     /// <see cref="TaskOutcome.Succeeded"/>, <see cref="TaskOutcome.Failed"/> and <see cref="TaskOutcome.Retried"/>: time
-    /// limits past the soft one, terminate, cold shutdown and lost children are the parent's to decide.
+    /// limits past the soft one, terminate, cold shutdown and lost children are the parent's to decide. A retry goes back
+    /// as its delay, limit and reason only: the parent holds the message it sent.
     /// </summary>
-    public static JsonObject Outcome(TaskOutcome outcome, long residentBytes, string queue, TimeProvider time)
+    public static JsonObject Outcome(TaskOutcome outcome, long residentBytes)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        ArgumentNullException.ThrowIfNull(time);
         var body = new JsonObject { ["seconds"] = outcome.Seconds };
         switch (outcome)
         {
@@ -176,7 +183,6 @@ internal static class ProcessPoolProtocol
                 break;
             case TaskOutcome.Retried retry:
                 body["kind"] = "retried";
-                body["next"] = Convert.ToBase64String(TaskEnvelope.Encode(retry.Next, queue, time.GetUtcNow()));
                 body["delay"] = retry.Delay.TotalSeconds;
                 body["max_retries"] = retry.MaxRetries;
                 body["reason"] = Error(retry.Reason);
@@ -187,8 +193,14 @@ internal static class ProcessPoolProtocol
         return new JsonObject { ["type"] = "outcome", ["rss"] = residentBytes, ["outcome"] = body };
     }
 
-    public static (TaskOutcome Outcome, long ResidentBytes) ReadOutcome(JsonObject frame)
+    /// <summary>
+    /// Reads how the run of <paramref name="sent"/> ended; a retry's next message is <paramref name="sent"/> again, due
+    /// after the child's delay from now.
+    /// </summary>
+    public static (TaskOutcome Outcome, long ResidentBytes) ReadOutcome(JsonObject frame, TaskMessage sent, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(sent);
+        ArgumentNullException.ThrowIfNull(time);
         Expect(frame, "outcome");
         var rss = frame["rss"] is JsonValue r && r.TryGetValue(out long bytes) ? bytes : 0;
         if (frame["outcome"] is not JsonObject body) throw new InvalidDataException("A process pool 'outcome' frame has no 'outcome' object.");
@@ -197,8 +209,7 @@ internal static class ProcessPoolProtocol
         {
             "succeeded" => new TaskOutcome.Succeeded(Detach(body, "value"), seconds),
             "failed" => Failed(ReadError(body, "error"), seconds),
-            "retried" => new TaskOutcome.Retried(DecodeNext(Text(body, "next")), TimeSpan.FromSeconds(Double(body, "delay")), Int(body, "max_retries"),
-                ReadError(body, "reason"), seconds),
+            "retried" => Retried(sent, TimeSpan.FromSeconds(Double(body, "delay")), Int(body, "max_retries"), ReadError(body, "reason"), seconds, time),
             var other => throw new InvalidDataException($"A process pool 'outcome' frame has the unknown kind '{other}'."),
         };
         return (outcome, rss);
@@ -208,17 +219,8 @@ internal static class ProcessPoolProtocol
     private static TaskOutcome.Failed Failed(RemoteException error, double seconds) =>
         new(error, new ChildTaskFailedException(error), seconds);
 
-    private static TaskMessage DecodeNext(string base64)
-    {
-        try
-        {
-            return TaskEnvelope.Decode(Convert.FromBase64String(base64)).Message;
-        }
-        catch (Exception ex) when (ex is FormatException or MessageFormatException)
-        {
-            throw new InvalidDataException($"The retry message in a process pool 'outcome' frame cannot be decoded: {ex.Message}", ex);
-        }
-    }
+    private static TaskOutcome.Retried Retried(TaskMessage sent, TimeSpan delay, int maxRetries, RemoteException reason, double seconds, TimeProvider time) =>
+        new(TaskOutcome.Retried.NextOf(sent, time.GetUtcNow() + delay), delay, maxRetries, reason, seconds);
 
     private static JsonObject Error(RemoteException error) => new()
     {
