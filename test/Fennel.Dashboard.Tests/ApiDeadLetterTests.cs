@@ -48,7 +48,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
     [Fact]
     public Task Dead_letters_on_the_SQLite_broker_in_a_file_are_listed_shown_requeued_to_a_worker_and_purged()
     {
-        var path = _folder.NewDatabasePath().Replace("history.db", "broker.db", StringComparison.Ordinal);
+        var path = _folder.NewFilePath("history.db").Replace("history.db", "broker.db", StringComparison.Ordinal);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         return ExerciseAsync("sqlite:///" + path);
     }
@@ -67,7 +67,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
         await app.Transport.PublishAsync(new OutgoingMessage("celery", "not a message"u8.ToArray()));
         await app.Transport.PublishAsync(new OutgoingMessage("celery", notUtf8));
         var later = await app.Client.SendTaskAsync("tasks.later", [2, 3], new JsonObject { ["label"] = "it's \"quoted\"" });
-        await TestApps.WaitUntilAsync(async () => (await DeadLettersAsync(viewer)).Count == 3, "three dead letters", Wait);
+        await Eventually.HoldsAsync(async () => (await DeadLettersAsync(viewer)).Count == 3, "three dead letters", Wait);
 
         var listed = await GetJsonAsync(viewer, "api/dead-letters?limit=10");
         Assert.True(listed["supported"]!.GetValue<bool>());
@@ -125,7 +125,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
         Assert.Equal(2, all["requeued"]!.GetValue<int>());
         Assert.Empty(all["missing"]!.AsArray());
         var before = malformed.Select(l => l["id"]!.GetValue<string>()).ToHashSet();
-        await TestApps.WaitUntilAsync(async () => (await DeadLettersAsync(viewer)) is { Count: 2 } again &&
+        await Eventually.HoldsAsync(async () => (await DeadLettersAsync(viewer)) is { Count: 2 } again &&
             again.All(l => !before.Contains(l!["id"]!.GetValue<string>())), "the two refused again", Wait);
 
         Assert.Equal(2, (await PostJsonAsync(admin, "api/dead-letters/purge", null))["purged"]!.GetValue<long>());
@@ -155,7 +155,7 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
 
         // One argument too many: the worker dead-letters it (bad arguments) with the password inside.
         await app.Client.SendTaskAsync("tasks.login", ["ann", "hunter2", "extra"]);
-        await TestApps.WaitUntilAsync(async () => (await DeadLettersAsync(viewer)).Count == 1, "the dead letter", Wait);
+        await Eventually.HoldsAsync(async () => (await DeadLettersAsync(viewer)).Count == 1, "the dead letter", Wait);
         var listed = Assert.Single(await DeadLettersAsync(viewer))!;
         Assert.Contains("'***'", listed["args"]!.GetValue<string>(), StringComparison.Ordinal);
         using var raw = await viewer.GetAsync("api/dead-letters/" + listed["id"]!.GetValue<string>());

@@ -23,7 +23,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
 
     /// <summary>The dashboard listens to events (log 8020 comes after it subscribed): what is sent from now on reaches the history.</summary>
     private static Task WatchingAsync(DashboardHost host) =>
-        TestApps.WaitUntilAsync(() => Task.FromResult(host.Log.Records.Any(r => r.EventId == 8020)), "the dashboard watching events", Wait);
+        Eventually.HoldsAsync(() => host.Log.Records.Any(r => r.EventId == 8020), "the dashboard watching events", Wait);
 
     private static async Task<string?> StateAsync(HttpClient client, string id)
     {
@@ -39,19 +39,19 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
         await using var host = await DashboardHost.StartAsync(app, ApiDeadLetterTests.Users);
         using var admin = host.Client("admin", "right");
         using var viewer = host.Client("viewer", "look");
-        await TestApps.WaitUntilAsync(async () => (await QueueAsync(viewer, "celery"))?["consumers"]!.AsArray().Count == 1, "celery consumed", Wait);
+        await Eventually.HoldsAsync(async () => (await QueueAsync(viewer, "celery"))?["consumers"]!.AsArray().Count == 1, "celery consumed", Wait);
         await WatchingAsync(host);
 
         // Nobody consumes 'reports': it shows from the history's task-sent events, with its depth.
         await app.Client.SendTaskAsync("tasks.report", [1], null, new CallOptions { Queue = "reports" });
         await app.Client.SendTaskAsync("tasks.report", [2], null, new CallOptions { Queue = "reports" });
-        await TestApps.WaitUntilAsync(async () => await QueueAsync(viewer, "reports") is { } q && q["messages"]!.GetValue<long>() == 2, "reports listed", Wait);
+        await Eventually.HoldsAsync(async () => await QueueAsync(viewer, "reports") is { } q && q["messages"]!.GetValue<long>() == 2, "reports listed", Wait);
         var reports = (await QueueAsync(viewer, "reports"))!;
         Assert.Empty(reports["consumers"]!.AsArray());
         Assert.Equal(0, reports["dead_letters"]!.GetValue<long>());
 
         await app.Transport.PublishAsync(new OutgoingMessage("celery", "garbage"u8.ToArray()));
-        await TestApps.WaitUntilAsync(async () => (await QueueAsync(viewer, "celery"))!["dead_letters"]!.GetValue<long>() == 1, "a dead letter on celery", Wait);
+        await Eventually.HoldsAsync(async () => (await QueueAsync(viewer, "celery"))!["dead_letters"]!.GetValue<long>() == 1, "a dead letter on celery", Wait);
         var celery = (await QueueAsync(viewer, "celery"))!;
         Assert.Equal("q@test", Assert.Single(celery["consumers"]!.AsArray())!.GetValue<string>());
         Assert.Equal(0, celery["messages"]!.GetValue<long>());
@@ -98,7 +98,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
         await WatchingAsync(host);
 
         var first = await app.Client.SendTaskAsync("tasks.echo", [Nasty], new JsonObject { ["factor"] = 1.5 });
-        await TestApps.WaitUntilAsync(async () => await StateAsync(admin, first.Id) == "SUCCESS", "the first run in the history", Wait);
+        await Eventually.HoldsAsync(async () => await StateAsync(admin, first.Id) == "SUCCESS", "the first run in the history", Wait);
 
         await DashboardHost.UseAntiforgeryAsync(admin);
         var resent = await ApiDeadLetterTests.PostJsonAsync(admin, $"api/tasks/{first.Id}/resend", null);
@@ -106,7 +106,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
         Assert.NotEqual(first.Id, id);
         Assert.Equal("tasks.echo", resent["name"]!.GetValue<string>());
         Assert.Equal("celery", resent["queue"]!.GetValue<string>());
-        await TestApps.WaitUntilAsync(async () => await StateAsync(admin, id) == "SUCCESS", "the re-sent run in the history", Wait);
+        await Eventually.HoldsAsync(async () => await StateAsync(admin, id) == "SUCCESS", "the re-sent run in the history", Wait);
         Assert.Equal(new[] { $"{Nasty}|1.5", $"{Nasty}|1.5" }, calls);
         var detail = await ApiDeadLetterTests.GetJsonAsync(admin, "api/tasks/" + id);
         var original = await ApiDeadLetterTests.GetJsonAsync(admin, "api/tasks/" + first.Id);
@@ -129,7 +129,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
         using var admin = host.Client("admin", "right");
         await WatchingAsync(host);
         var first = await app.Client.SendTaskAsync("tasks.report", [7, "x"], null, new CallOptions { Queue = "reports" });
-        await TestApps.WaitUntilAsync(async () => await StateAsync(admin, first.Id) == "PENDING", "the task-sent in the history", Wait);
+        await Eventually.HoldsAsync(async () => await StateAsync(admin, first.Id) == "PENDING", "the task-sent in the history", Wait);
         await DashboardHost.UseAntiforgeryAsync(admin);
         var resent = await ApiDeadLetterTests.PostJsonAsync(admin, $"api/tasks/{first.Id}/resend", null);
         Assert.Equal("reports", resent["queue"]!.GetValue<string>());
@@ -146,7 +146,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
         using var admin = host.Client("admin", "right");
         await WatchingAsync(host);
         var sent = await app.Client.SendTaskAsync("tasks.login", ["ann", "hunter2"]);
-        await TestApps.WaitUntilAsync(async () => await StateAsync(admin, sent.Id) == "SUCCESS", "the task in the history", Wait);
+        await Eventually.HoldsAsync(async () => await StateAsync(admin, sent.Id) == "SUCCESS", "the task in the history", Wait);
 
         await DashboardHost.UseAntiforgeryAsync(admin);
         using var response = await admin.PostAsync($"api/tasks/{sent.Id}/resend", null);
@@ -162,7 +162,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
     public async Task Tasks_whose_arguments_or_name_the_history_cannot_rebuild_are_409_naming_why()
     {
         // A history written by Python clients: an object's repr, a truncated repr, a task seen only finishing.
-        var path = _folder.NewDatabasePath();
+        var path = _folder.NewFilePath("history.db");
         var now = DateTimeOffset.UtcNow;
         await using (var seed = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = path }))
         {

@@ -33,7 +33,7 @@ public class ApiTests
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var viewer = host.Client("viewer", "look");
 
-        await TestApps.WaitUntilAsync(async () => await WorkerAsync(viewer, "a@test") is { } w && w["online"]!.GetValue<bool>(), "a@test online");
+        await Eventually.HoldsAsync(async () => await WorkerAsync(viewer, "a@test") is { } w && w["online"]!.GetValue<bool>(), "a@test online");
         var listed = (await WorkerAsync(viewer, "a@test"))!;
         Assert.NotNull(listed["last_heartbeat"]);
 
@@ -57,7 +57,7 @@ public class ApiTests
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         // Heartbeats come every 2 s; the ping at start answers sooner, but either way the worker shows.
-        await TestApps.WaitUntilAsync(async () => await WorkerAsync(admin, "early@test") is not null, "early@test listed", TimeSpan.FromSeconds(10));
+        await Eventually.HoldsAsync(async () => await WorkerAsync(admin, "early@test") is not null, "early@test listed", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public class ApiTests
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
         using var viewer = host.Client("viewer", "look");
-        await TestApps.WaitUntilAsync(async () => await WorkerAsync(admin, "a@test") is { } w && w["online"]!.GetValue<bool>() &&
+        await Eventually.HoldsAsync(async () => await WorkerAsync(admin, "a@test") is { } w && w["online"]!.GetValue<bool>() &&
             await WorkerAsync(admin, "b@test") is { } v && v["online"]!.GetValue<bool>(), "both online");
 
         await DashboardHost.UseAntiforgeryAsync(viewer);
@@ -84,7 +84,7 @@ public class ApiTests
         Assert.Equal("sent", result["status"]!.GetValue<string>());
 
         await a.Completion.WaitAsync(Wait);
-        await TestApps.WaitUntilAsync(async () => await WorkerAsync(admin, "a@test") is { } w && !w["online"]!.GetValue<bool>(), "a@test offline");
+        await Eventually.HoldsAsync(async () => await WorkerAsync(admin, "a@test") is { } w && !w["online"]!.GetValue<bool>(), "a@test offline");
         Assert.True((await WorkerAsync(admin, "b@test"))!["online"]!.GetValue<bool>());
         Assert.False(b.Completion.IsCompleted);
 
@@ -143,11 +143,11 @@ public class ApiTests
         await using var a = await TestApps.StartWorkerAsync(app, "a@test");
         await using var host = await DashboardHost.StartAsync(app, Users);
         using var admin = host.Client("admin", "right");
-        await TestApps.WaitUntilAsync(async () => await WorkerAsync(admin, "a@test") is not null, "a@test listed");
+        await Eventually.HoldsAsync(async () => await WorkerAsync(admin, "a@test") is not null, "a@test listed");
 
         for (var i = 0; i < 3; i++) await (await add.DelayAsync(i, 1)).GetAsync(Wait);
         var failed = await fail.DelayAsync(1);
-        await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/tasks"))["total"]!.GetValue<int>() == 4 &&
+        await Eventually.HoldsAsync(async () => (await GetJsonAsync(admin, "api/tasks"))["total"]!.GetValue<int>() == 4 &&
             (await GetJsonAsync(admin, "api/tasks?state=FAILURE"))["total"]!.GetValue<int>() == 1 &&
             (await GetJsonAsync(admin, "api/tasks?state=SUCCESS"))["total"]!.GetValue<int>() == 3, "four finished tasks");
 

@@ -17,7 +17,7 @@ public sealed class FeederTests
         var sent = await add.DelayAsync(1, 2);
         Assert.Equal(3, await sent.GetAsync(TimeSpan.FromSeconds(20)));
         using var admin = host.Client("admin", "right");
-        await TestApps.WaitUntilAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             var detail = await admin.GetAsync("api/tasks/" + sent.Id);
             return detail.StatusCode == HttpStatusCode.OK

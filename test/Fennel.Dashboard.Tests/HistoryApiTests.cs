@@ -31,7 +31,7 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task A_task_run_by_a_worker_is_listed_with_its_timeline_counted_in_the_overview_and_still_there_after_a_restart()
     {
-        var path = _folder.NewDatabasePath();
+        var path = _folder.NewFilePath("history.db");
         await using var app = TestApps.Create(taskSentEvents: true);
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         await using var worker = await TestApps.StartWorkerAsync(app, "a@test");
@@ -40,12 +40,12 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
         {
             using var admin = host.Client("admin", "right");
             // The feeder subscribes when the host starts; wait for it to see the worker before sending.
-            await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "a@test online");
+            await Eventually.HoldsAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "a@test online");
 
             var sent = await add.DelayAsync(2, 3);
             Assert.Equal(5, await sent.GetAsync(Wait));
             id = sent.Id;
-            await TestApps.WaitUntilAsync(async () => await TotalAsync(admin, "?states=SUCCESS") == 1, "the task in the history as SUCCESS");
+            await Eventually.HoldsAsync(async () => await TotalAsync(admin, "?states=SUCCESS") == 1, "the task in the history as SUCCESS");
 
             var listed = Assert.Single((await GetJsonAsync(admin, "api/tasks"))["tasks"]!.AsArray())!;
             Assert.Equal(id, listed["id"]!.GetValue<string>());
@@ -94,15 +94,15 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task A_worker_that_went_away_is_still_listed_offline_after_the_dashboard_restarts()
     {
-        var path = _folder.NewDatabasePath();
+        var path = _folder.NewFilePath("history.db");
         await using var app = TestApps.Create(taskSentEvents: true);
         var worker = await TestApps.StartWorkerAsync(app, "gone@test");
         await using (var host = await DashboardHost.StartAsync(app, On(path)))
         {
             using var admin = host.Client("admin", "right");
-            await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "gone@test online");
+            await Eventually.HoldsAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "gone@test online");
             await worker.DisposeAsync();
-            await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["offline"]!.GetValue<int>() == 1, "gone@test offline");
+            await Eventually.HoldsAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["offline"]!.GetValue<int>() == 1, "gone@test offline");
         }
 
         // A new dashboard on the same file hears nothing from it, and still lists it, offline, with its last heartbeat.
@@ -125,9 +125,9 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         var fail = app.Task<int, int>("tasks.fail", int (int x) => throw new InvalidOperationException("needle-in-the-exception"));
         await using var worker = await TestApps.StartWorkerAsync(app, "a@test");
-        await using var host = await DashboardHost.StartAsync(app, On(_folder.NewDatabasePath()));
+        await using var host = await DashboardHost.StartAsync(app, On(_folder.NewFilePath("history.db")));
         using var admin = host.Client("admin", "right");
-        await TestApps.WaitUntilAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "a@test online");
+        await Eventually.HoldsAsync(async () => (await GetJsonAsync(admin, "api/overview"))["workers"]!["online"]!.GetValue<int>() == 1, "a@test online");
 
         var before = DateTimeOffset.UtcNow.AddMinutes(-1);
         await (await add.DelayAsync(1, 2)).GetAsync(Wait);
@@ -135,7 +135,7 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
         var marked = await add.DelayAsync(4242, 1);
         await marked.GetAsync(Wait);
         var failed = await fail.DelayAsync(7);
-        await TestApps.WaitUntilAsync(async () => await TotalAsync(admin, "?states=SUCCESS,FAILURE") == 4, "four finished tasks");
+        await Eventually.HoldsAsync(async () => await TotalAsync(admin, "?states=SUCCESS,FAILURE") == 4, "four finished tasks");
         var after = DateTimeOffset.UtcNow.AddMinutes(1);
 
         Assert.Equal(4, await TotalAsync(admin, ""));
@@ -191,7 +191,7 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     public async Task Bad_parameters_are_400_naming_the_parameter(string path, string parameter)
     {
         await using var app = TestApps.Create(taskSentEvents: true);
-        await using var host = await DashboardHost.StartAsync(app, On(_folder.NewDatabasePath()));
+        await using var host = await DashboardHost.StartAsync(app, On(_folder.NewFilePath("history.db")));
         using var admin = host.Client("admin", "right");
         using var response = await admin.GetAsync(path);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -203,7 +203,7 @@ public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
     [Fact]
     public async Task The_history_file_is_made_where_the_options_say_and_released_on_stop()
     {
-        var path = _folder.NewDatabasePath();
+        var path = _folder.NewFilePath("history.db");
         await using var app = TestApps.Create(taskSentEvents: true);
         var host = await DashboardHost.StartAsync(app, On(path));
         Assert.True(File.Exists(path));

@@ -14,7 +14,7 @@ public sealed class LiveFeedTests(TemporaryFolder folder) : IClassFixture<Tempor
     {
         await using var app = TestApps.Create();
         var options = new FennelDashboardOptions { LiveInterval = TimeSpan.FromMilliseconds(50) };
-        options.History.Path = folder.NewDatabasePath();
+        options.History.Path = folder.NewFilePath("history.db");
         var dashboard = new DashboardServices(app, options, TimeProvider.System);
         await using var history = await TaskHistoryStore.OpenAsync(options.History);
         dashboard.HistoryOpened(history);

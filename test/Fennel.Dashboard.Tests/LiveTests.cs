@@ -136,7 +136,7 @@ public sealed class LiveTests
         var leaving = await ServerSentEvents.OpenAsync(admin);
         await leaving.NextSnapshotAsync();
         leaving.Dispose();
-        await TestApps.WaitUntilAsync(() => Task.FromResult(feed.ListenerCount == 0), "the listener gone");
+        await Eventually.HoldsAsync(() => feed.ListenerCount == 0, "the listener gone");
         var producedAfterLeaving = feed.Produced;
 
         using var staying = await ServerSentEvents.OpenAsync(admin);

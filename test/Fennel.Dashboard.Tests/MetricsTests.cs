@@ -115,7 +115,7 @@ public sealed partial class MetricsTests
         await Assert.ThrowsAnyAsync<Exception>(() => failed.GetAsync(TimeSpan.FromSeconds(20)));
 
         Dictionary<string, double> samples = [];
-        await TestApps.WaitUntilAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             using var response = await admin.GetAsync("metrics");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -135,7 +135,7 @@ public sealed partial class MetricsTests
         Assert.Equal(0, samples["""fennel_queue_depth{queue="celery"}"""]);
 
         await worker.StopAsync();
-        await TestApps.WaitUntilAsync(async () => Parse(await admin.GetStringAsync("metrics")).GetValueOrDefault("""fennel_worker_up{worker="a@metrics"}""", -1) == 0, "a@metrics down");
+        await Eventually.HoldsAsync(async () => Parse(await admin.GetStringAsync("metrics")).GetValueOrDefault("""fennel_worker_up{worker="a@metrics"}""", -1) == 0, "a@metrics down");
     }
 
     [Fact]

@@ -32,13 +32,13 @@ public sealed class SensitiveArgumentsTests : IClassFixture<TemporaryFolder>
         await using var host = await DashboardHost.StartAsync(app, o =>
         {
             o.Users.Add(FennelDashboardUser.Parse("admin:right"));
-            o.History.Path = _folder.NewDatabasePath();
+            o.History.Path = _folder.NewFilePath("history.db");
         });
         using var admin = host.Client("admin", "right");
 
         var sent = await login.DelayAsync("alice", "hunter2-secret", 8642);
         Assert.Equal("alice", await sent.GetAsync(TimeSpan.FromSeconds(20)));
-        await TestApps.WaitUntilAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
             JsonNode.Parse(await admin.GetStringAsync("api/tasks?states=SUCCESS"))!["total"]!.GetValue<int>() == 1, "the task in the history");
 
         var listed = JsonNode.Parse(await admin.GetStringAsync("api/tasks"))!["tasks"]![0]!;

@@ -26,7 +26,7 @@ public class WorkerInspectionTests
             for (var i = 0; i < 3; i++) sent.Add((await wait.DelayAsync(40 + i)).Id);
 
             JsonNode answer = null!;
-            await TestApps.WaitUntilAsync(async () =>
+            await Eventually.HoldsAsync(async () =>
             {
                 answer = JsonNode.Parse(await client.GetStringAsync("api/workers/a@test/tasks"))!;
                 return answer["active"]!.AsArray().Count == 2 && answer["reserved"]!.AsArray().Count == 1;

@@ -88,7 +88,7 @@ public abstract class ResultStoreConformanceTests : IAsyncLifetime
         await Store.StoreAsync(Success(lasting), OneHour);
         await Store.StoreAsync(Success(expiring), TimeSpan.FromMilliseconds(200));
 
-        await WaitUntilAsync(async () => await Store.GetAsync(expiring) is null, "the result expired");
+        await Eventually.HoldsAsync(async () => await Store.GetAsync(expiring) is null, "the result expired");
 
         Assert.NotNull(await Store.GetAsync(lasting));
     }
@@ -184,17 +184,5 @@ public abstract class ResultStoreConformanceTests : IAsyncLifetime
 
         Assert.Null(await Store.GetAsync(forgotten));
         Assert.NotNull(await Store.GetAsync(kept));
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after a generous deadline.</summary>
-    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
     }
 }

@@ -129,7 +129,7 @@ public class ControlCommandTests
         var replies = await app.Client.Control.RequestAsync("shutdown", options: Quick());
 
         Assert.Empty(replies);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(a.State is Fennel.Worker.WorkerState.Stopping or Fennel.Worker.WorkerState.Stopped), Wait, "the worker to stop");
+        await Eventually.HoldsAsync(() => a.State is Fennel.Worker.WorkerState.Stopping or Fennel.Worker.WorkerState.Stopped, "the worker to stop", Wait);
         release.SetResult();
         await a.Completion.WaitAsync(Wait);
         Assert.False(a.StoppedCold);

@@ -48,7 +48,7 @@ public class ClientEventsTests
             var heartbeat = CeleryVectors.Load(Path.Combine(CeleryVectors.Root, "events", "redis", "worker-heartbeat.json"));
             await broadcast.BroadcastAsync("celeryev", "task.multi", Encoding.UTF8.GetBytes(multi["raw"]!.GetValue<string>()));
             await broadcast.BroadcastAsync("celeryev", "worker.heartbeat", Encoding.UTF8.GetBytes(heartbeat["raw"]!.GetValue<string>()));
-            await TestApps.WaitUntilAsync(() => Task.FromResult(received.Count == 4), Wait, "3 + 1 events");
+            await Eventually.HoldsAsync(() => received.Count == 4, "3 + 1 events", Wait);
         }
         Assert.Equal(["task-succeeded", "task-succeeded", "task-received", "worker-heartbeat"], received.Select(e => e.Type));
         Assert.Equal("(2, 2)", ((TaskReceivedEvent)received[2]).Args);
@@ -79,7 +79,7 @@ public class ClientEventsTests
                 """{"type": "worker-online", "hostname": "angry@vm", "timestamp": 3.5}""", "worker.online"));
             await broadcast.BroadcastAsync("celeryev", "worker.heartbeat", Envelope(
                 """{"type": "worker-heartbeat", "hostname": "calm@vm", "timestamp": 4.5, "clock": 1000}""", "worker.heartbeat"));
-            await TestApps.WaitUntilAsync(() => Task.FromResult(received.Count == 3), Wait, "the three good events");
+            await Eventually.HoldsAsync(() => received.Count == 3, "the three good events", Wait);
         }
         Assert.Equal(["ok"], received.OfType<TaskEvent>().Select(e => e.TaskId));
         Assert.Equal(["angry@vm", "calm@vm"], received.OfType<WorkerEvent>().Select(e => e.Hostname));

@@ -64,7 +64,7 @@ public class RateLimitWorkerTests
         var results = new List<AsyncResult<int>>();
         for (var i = 0; i < 5; i++) results.Add(await limited.DelayAsync(i));
         await results[0].GetAsync(Wait);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.Processed == 1), what: "the first task");
+        await Eventually.HoldsAsync(() => worker.Processed == 1, "the first task");
         await Task.Delay(300); // the other four wait for a turn a minute away
         Assert.Equal(1, worker.Processed);
 
@@ -117,7 +117,7 @@ public class RateLimitWorkerTests
         var worker = app.CreateWorker();
         await worker.StartAsync();
         for (var i = 0; i < 6; i++) await limited.DelayAsync(i);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.Processed == 1), what: "the first task");
+        await Eventually.HoldsAsync(() => worker.Processed == 1, "the first task");
         var stopping = worker.StopAsync();
         Assert.True(await Task.WhenAny(stopping, Task.Delay(Wait)) == stopping, "The warm shutdown waited for rate-limit turns.");
         Assert.False(worker.StoppedCold);
@@ -232,7 +232,7 @@ public class SharedRateLimiterFailureTests
 
         // The limiter keeps failing: nothing rate-limited runs, nothing is dropped, other tasks go on.
         Assert.Equal(5, await (await other.DelayAsync(5)).GetAsync(Wait));
-        await TestApps.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref transport.Calls) >= 2), what: "the limiter asked again");
+        await Eventually.HoldsAsync(() => Volatile.Read(ref transport.Calls) >= 2, "the limiter asked again");
         Assert.Equal(1, worker.Processed);
         Assert.Equal(0, await transport.GetQueueLengthAsync("celery")); // still held by the worker, not lost
 
