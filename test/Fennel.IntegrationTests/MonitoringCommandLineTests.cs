@@ -28,6 +28,9 @@ public sealed class MonitoringCommandLineTests(ITestOutputHelper output) : IAsyn
         return worker;
     }
 
+    private static int Heartbeats(ChildProcess events, string node) =>
+        JsonLines(events).Count(e => e["hostname"]?.GetValue<string>() == node && e["type"]?.GetValue<string>() == "worker-heartbeat");
+
     private static List<JsonObject> JsonLines(ChildProcess process) =>
         [.. process.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)).OfType<JsonObject>()];
@@ -123,7 +126,10 @@ public sealed class MonitoringCommandLineTests(ITestOutputHelper output) : IAsyn
         await Eventually.HoldsAsync(() => JsonLines(watch).Any(l => l["node"]?.GetValue<string>() == node && l["status"]?.GetValue<string>() == "online"), () => $"status --watch to see {node} come online.\n{watch.Describe()}",
             Patience);
 
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // a heartbeat after the online line
+        // A heartbeat after the online line: fennel events gets it, and status --watch, on the same broadcast, with it.
+        var heartbeats = Heartbeats(events, node);
+        await Eventually.HoldsAsync(() => Heartbeats(events, node) > heartbeats, () => $"fennel events to show a heartbeat of {node} after it came online.\n{events.Describe()}",
+            Patience);
         var killed = Stopwatch.StartNew();
         worker.Signal(ChildProcess.SigKill);
         await Eventually.HoldsAsync(() => JsonLines(watch).Any(l => l["node"]?.GetValue<string>() == node && l["status"]?.GetValue<string>() == "offline"), () => $"status --watch to report {node} offline.\n{watch.Describe()}",

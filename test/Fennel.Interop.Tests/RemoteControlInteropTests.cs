@@ -192,11 +192,16 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
         Assert.True(humanExit == 0 && human.Stdout.Contains(py, StringComparison.Ordinal), human.Describe());
         output.WriteLine(human.Stdout);
 
+        var events = Sandbox.StartFennelTool("events", "--dump", "--workers-only", "--for", "120");
         var watch = Sandbox.StartFennelTool("status", "--watch", "--json", "--for", "120");
         await Eventually.HoldsAsync(() => JsonLines(watch).Count(l => l["status"]?.GetValue<string>() == "online") >= 3, () => $"fennel status --watch to list the nodes.\n{watch.Describe()}",
             Patience);
-        // Let the watcher hear each worker's heartbeat (every 2 s) before one of them dies without saying so.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // The watcher hears each worker's heartbeat (every 2 s) before one of them dies without saying so: fennel events,
+        // on the same broadcast, shows a heartbeat of each one after the watcher listed them.
+        int Heartbeats(string node) => JsonLines(events).Count(e => e["hostname"]?.GetValue<string>() == node && e["type"]?.GetValue<string>() == "worker-heartbeat");
+        var before = new[] { a, b, py }.ToDictionary(n => n, Heartbeats);
+        await Eventually.HoldsAsync(() => before.All(n => Heartbeats(n.Key) > n.Value), () => $"fennel events to show a heartbeat of {a}, {b} and {py}.\n{events.Describe()}",
+            Patience);
         var killed = Stopwatch.StartNew();
         workerB.Signal(ChildProcess.SigKill);
         await Eventually.HoldsAsync(() => JsonLines(watch).Any(l => l["node"]?.GetValue<string>() == b && l["status"]?.GetValue<string>() == "offline"), () => $"fennel status --watch to report {b} offline.\n{watch.Describe()}",

@@ -72,7 +72,10 @@ public sealed class ResultStoreWireTests : IAsyncLifetime
     {
         var taskId = Guid.NewGuid().ToString();
         var waiting = _store.WaitAsync(taskId, TimeSpan.FromSeconds(30));
-        await Task.Delay(200);
+        // The waiter listens once it has subscribed to the task's channel.
+        await Eventually.HoldsAsync(async () =>
+            (long)((RedisResult[])(await RedisTestDatabase.Database.ExecuteAsync("PUBSUB", "NUMSUB", "celery-task-meta-" + taskId))!)[1] > 0,
+            $"a subscriber on celery-task-meta-{taskId}");
         Assert.False(waiting.IsCompleted);
 
         // Another writer: Celery's SETEX + PUBLISH, as a Python worker sends it.

@@ -75,12 +75,16 @@ public sealed class SqliteBroadcastTests(TemporaryFolder folder) : IClassFixture
         var path = folder.NewFilePath("fennel.db");
         var subscriber = new SqliteTransport(new SqliteOptions { Path = path });
         await using var publisher = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var witness = new SqliteTransport(new SqliteOptions { Path = path });
         var calls = 0;
         await subscriber.SubscribeAsync("celeryev", "#", _ => { Interlocked.Increment(ref calls); return Task.CompletedTask; });
+        var inbox = Channel.CreateUnbounded<string>();
+        await using var witnessing = await witness.SubscribeAsync("celeryev", "#", m => inbox.Writer.WriteAsync(Text(m)).AsTask());
 
         await subscriber.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
         await publisher.BroadcastAsync("celeryev", "worker.heartbeat", Encoding.UTF8.GetBytes("nobody listens"));
-        await Task.Delay(300);
+        // Another process's subscriber polls the same table: once it has the broadcast, the disposed one would have too.
+        Assert.Equal(["nobody listens"], await TakeAsync(inbox, 1));
 
         Assert.Equal(0, Volatile.Read(ref calls));
     }

@@ -70,7 +70,7 @@ public class ControlCommandTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
 
         var broadcast = (IBroadcastTransport)app.Transport;
-        var replies = await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Pattern = "b@*", Matcher = "glob" });
+        var replies = await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Pattern = "b@*", Matcher = "glob" }, "a@test", "b@test");
         Assert.Equal("b@test", Assert.Single(replies).Node);
     }
 
@@ -94,8 +94,8 @@ public class ControlCommandTests
         var broadcast = (IBroadcastTransport)app.Transport;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
-        Assert.Empty(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now - 5 }));
-        Assert.Single(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now + 30 }));
+        Assert.Empty(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now - 5 }, "a@test"));
+        Assert.Single(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now + 30 }, "a@test"));
     }
 
     [Fact]
@@ -180,11 +180,13 @@ public class ControlCommandTests
 
         Assert.Equal("no longer consuming from extra", Ok(Assert.Single(await app.Client.Control.RequestAsync("cancel_consumer", new JsonObject { ["queue"] = "extra" }, Quick()))));
         Assert.DoesNotContain("extra", a.Queues);
-        await Task.Delay(1200); // a fetch already waiting on the old list ends within its 1 s wait
-        var ignored = await add.DelayAsync(1, 1, new CallOptions { Queue = "extra" });
-        await Task.Delay(1500);
+        // A fetch already waiting on the old list of queues ends with the next message: once a marker on celery has run,
+        // every later fetch asks for celery alone.
+        Assert.Equal(2, await (await add.DelayAsync(1, 1)).GetAsync(Wait));
+        await add.DelayAsync(1, 1, new CallOptions { Queue = "extra" });
+        // A second marker, sent after it: a worker still consuming extra would have fetched the message on extra first.
+        Assert.Equal(4, await (await add.DelayAsync(2, 2)).GetAsync(Wait));
         Assert.Equal(1, await app.Transport.GetQueueLengthAsync("extra"));
-        _ = ignored;
     }
 
     [Fact]
@@ -344,8 +346,12 @@ public class ControlCommandTests
         Assert.Contains("cannot broadcast", error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Sends a raw request with a reply address and collects replies for half a second.</summary>
-    private static async Task<List<PidboxReply>> CollectRawAsync(IBroadcastTransport broadcast, PidboxRequest request)
+    /// <summary>
+    /// Sends a raw request with a reply address, then a ping to each of <paramref name="nodes"/>, and returns the replies
+    /// to the request once every node has answered the ping: a worker takes its requests in order, so by then each node
+    /// has answered the request or passed it over (no window to guess).
+    /// </summary>
+    private static async Task<List<PidboxReply>> CollectRawAsync(IBroadcastTransport broadcast, PidboxRequest request, params string[] nodes)
     {
         var oid = Guid.NewGuid().ToString();
         var replies = new List<PidboxReply>();
@@ -356,10 +362,16 @@ public class ControlCommandTests
         }))
         {
             var ticket = Guid.NewGuid().ToString();
-            await broadcast.BroadcastAsync("celery.pidbox", "", (request with { Ticket = ticket, ReplyTo = new PidboxAddress("reply.celery.pidbox", oid), Clock = 1 }).Encode());
-            await Task.Delay(500);
+            var barrier = Guid.NewGuid().ToString();
+            var replyTo = new PidboxAddress("reply.celery.pidbox", oid);
+            await broadcast.BroadcastAsync("celery.pidbox", "", (request with { Ticket = ticket, ReplyTo = replyTo, Clock = 1 }).Encode());
+            await broadcast.BroadcastAsync("celery.pidbox", "", new PidboxRequest("ping", []) { Destination = nodes, Ticket = barrier, ReplyTo = replyTo, Clock = 2 }.Encode());
+            await Eventually.HoldsAsync(() =>
+            {
+                lock (replies) return nodes.All(n => replies.Any(r => r.Ticket == barrier && r.Node == n));
+            }, $"{string.Join(" and ", nodes)} to answer the ping sent after the request");
+            lock (replies) return [.. replies.Where(r => r.Ticket == ticket)];
         }
-        lock (replies) return [.. replies];
     }
 
     private sealed class NoBroadcastTransport : ITransport

@@ -91,7 +91,9 @@ public class PoolControlTests
         var second = new List<AsyncResult<string>>();
         for (var i = 0; i < 4; i++) second.Add(await hold.DelayAsync());
         await Eventually.HoldsAsync(() => gate.Running == 1, "one task running");
-        await Task.Delay(200);
+        // The other three are in the worker, waiting for the one slot (reserved), not running.
+        await Eventually.HoldsAsync(async () => Assert.Single(await app.Client.Control.RequestAsync("reserved", options: new() { Limit = 1 })).Payload!.AsArray().Count == 3,
+            "the other three tasks reserved");
         Assert.Equal(1, gate.Running);
         gate.Open();
         foreach (var r in second) await r.GetAsync(Wait);
