@@ -36,30 +36,6 @@ public sealed class MonitoringCommandLineTests(ITestOutputHelper output) : IAsyn
             .Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)).OfType<JsonObject>()];
 
     [Fact]
-    public async Task Inspect_with_no_worker_running_exits_69_with_one_error_line()
-    {
-        var (inspect, exit) = await _sandbox.RunTestAppAsync("inspect", CommandTimeout, "inspect", "ping", "--timeout", "0.5", "-l", "warning");
-
-        Assert.True(exit == 69, $"inspect exited {exit}, not 69.\n{inspect.Describe()}");
-        Assert.Contains(inspect.StderrLines, l => l.StartsWith("error: no nodes replied within 0.5 s", StringComparison.Ordinal));
-        Assert.Equal("", inspect.Stdout.Trim());
-    }
-
-    [Theory]
-    [InlineData("inspect", "nosuch")]
-    [InlineData("inspect", "shutdown")]
-    [InlineData("control", "rate_limit", "test.rated")]
-    [InlineData("control", "pool_grow", "many")]
-    [InlineData("control", "time_limit", "test.sleep", "soon")]
-    public async Task Inspect_and_control_refuse_bad_arguments_with_exit_64_before_sending_anything(params string[] args)
-    {
-        var (command, exit) = await _sandbox.RunTestAppAsync(args[0], CommandTimeout, [.. args, "-l", "warning"]);
-
-        Assert.True(exit == 64, $"{string.Join(" ", args)} exited {exit}, not 64.\n{command.Describe()}");
-        Assert.Contains(command.StderrLines, l => l.StartsWith("error: ", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public async Task Status_inspect_and_control_show_and_change_a_worker_then_shut_it_down_warm()
     {
         var node = Node("cli");
