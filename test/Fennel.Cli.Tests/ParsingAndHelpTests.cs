@@ -25,6 +25,7 @@ public sealed class ParsingAndHelpTests
             Assert.Contains(run.StdoutLines, l => l.TrimStart().StartsWith(command.Name + " ", StringComparison.Ordinal) && l.EndsWith(command.Summary, StringComparison.Ordinal));
         }
         Assert.Contains("--broker", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("dead-letters", run.Stdout, StringComparison.Ordinal);
         // The summaries line up however long a command's name is.
         var columns = run.Stdout.Split('\n').Select(l => l.TrimEnd('\r')).SkipWhile(l => l != "Commands:").Skip(1).TakeWhile(l => l.Length > 0)
             .Select(l => l.IndexOf(FennelCli.BuiltIn.First(c => l.TrimStart().StartsWith(c.Name + " ", StringComparison.Ordinal)).Summary, StringComparison.Ordinal));
@@ -55,7 +56,7 @@ public sealed class ParsingAndHelpTests
 
     [Theory]
     [InlineData("nosuch")]
-    [InlineData("dead_letters")]
+    [InlineData("deadletters")]
     public async Task An_unknown_command_exits_64_with_one_error_line_naming_the_commands(string command)
     {
         var run = await CommandLine.RunToolAsync(command);
@@ -63,6 +64,7 @@ public sealed class ParsingAndHelpTests
         Assert.True(run.ExitCode == ExitCodes.Usage, run.ToString());
         var line = Assert.Single(run.StderrLines);
         Assert.StartsWith($"error: unknown command '{command}'", line, StringComparison.Ordinal);
+        Assert.Contains("dead-letters", line, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -76,9 +78,20 @@ public sealed class ParsingAndHelpTests
     [InlineData("inspect", "nosuch")]
     [InlineData("inspect", "shutdown")]                     // changes workers: control's
     [InlineData("inspect", "ping", "extra")]
+    [InlineData("inspect", "query_task")]                   // needs ids
     [InlineData("control", "rate_limit", "test.rated")]
     [InlineData("control", "pool_grow", "many")]
     [InlineData("control", "time_limit", "test.sleep", "soon")]
+    [InlineData("dead-letters")]
+    [InlineData("dead-letters", "nosuch")]
+    [InlineData("dead-letters", "show")]
+    [InlineData("dead-letters", "show", "a", "b")]
+    [InlineData("dead-letters", "requeue")]                 // ids or --all
+    [InlineData("dead-letters", "requeue", "a", "--all")]   // not both
+    [InlineData("dead-letters", "list", "a")]
+    [InlineData("dead-letters", "list", "--limit", "0")]
+    [InlineData("dead-letters", "list", "--all")]
+    [InlineData("dead-letters", "purge", "--json")]
     public async Task A_bad_command_line_exits_64_with_one_error_line_before_touching_the_broker(params string[] args)
     {
         // A broker that cannot be reached: a command that got as far as the broker would fail with 69, not 64.
@@ -110,9 +123,10 @@ public sealed class ParsingAndHelpTests
     [Theory]
     [InlineData("worker", "nonsense")]
     [InlineData("inspect", "nonsense")]
+    [InlineData("dead-letters", "sqlite://host/fennel.db")]
     public async Task A_bad_broker_url_exits_78_with_one_error_line(string command, string url)
     {
-        var run = await CommandLine.RunToolAsync(command, "-b", url);
+        var run = await CommandLine.RunToolAsync(command == "dead-letters" ? [command, "list", "-b", url] : [command, "-b", url]);
 
         Assert.True(run.ExitCode == ExitCodes.Config, run.ToString());
         var line = Assert.Single(run.StderrLines);
