@@ -7,7 +7,7 @@ using TestEvents = Fennel.Dashboard.Tests.History.Events;
 using Fennel.Tasks;
 using Fennel.Transport;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Api;
 
 /// <summary>Queues (the list, purge) and re-sending a task from the history, over HTTP against real workers on the in-memory broker.</summary>
 public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>

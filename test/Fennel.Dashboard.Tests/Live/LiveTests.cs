@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Fennel.Dashboard.Live;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Live;
 
 /// <summary>GET /api/live: server-sent snapshots over real HTTP, fed by workers on the in-memory broker.</summary>
 public sealed class LiveTests

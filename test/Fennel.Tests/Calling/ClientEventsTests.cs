@@ -5,11 +5,12 @@ using Fennel.Events;
 using Fennel.Protocol;
 using Fennel.Tasks;
 using Fennel.Testing;
+using Fennel.Tests.Events;
 using Fennel.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Fennel.Tests.Events;
+namespace Fennel.Tests.Calling;
 
 public class ClientEventsTests
 {

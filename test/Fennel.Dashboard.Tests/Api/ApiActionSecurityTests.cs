@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Api;
 
 /// <summary>The dead-letter, queue and re-send endpoints keep the dashboard's rules: 401, 405, 403 read-only, 403 without the token.</summary>
 public class ApiActionSecurityTests

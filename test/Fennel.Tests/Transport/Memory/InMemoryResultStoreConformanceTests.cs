@@ -2,7 +2,7 @@ using Fennel.Results;
 using Fennel.Testing;
 using Fennel.Transport.Memory;
 
-namespace Fennel.Tests.Transport;
+namespace Fennel.Tests.Transport.Memory;
 
 /// <summary>The in-memory result store passes the shared result-store suite.</summary>
 public sealed class InMemoryResultStoreConformanceTests : ResultStoreConformanceTests

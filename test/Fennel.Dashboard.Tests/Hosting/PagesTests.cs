@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Hosting;
 
 /// <summary>The embedded web pages over HTTP: behind the sign-in like the API, with the strict headers, under any prefix.</summary>
 public class PagesTests

@@ -4,7 +4,7 @@ using Fennel.Dashboard.Live;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Live;
 
 /// <summary>The live stream's producer and fan-out, without HTTP: a listener that never reads holds up nobody.</summary>
 public sealed class LiveFeedTests(TemporaryFolder folder) : IClassFixture<TemporaryFolder>

@@ -7,7 +7,7 @@ using Fennel.Events;
 using Fennel.Monitoring;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Metrics;
 
 /// <summary>GET {prefix}/metrics: Prometheus' text format, counts from real tasks, and its three kinds of access.</summary>
 public sealed partial class MetricsTests

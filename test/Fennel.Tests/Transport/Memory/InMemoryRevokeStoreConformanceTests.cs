@@ -2,7 +2,7 @@ using Fennel.Testing;
 using Fennel.Transport;
 using Fennel.Transport.Memory;
 
-namespace Fennel.Tests.Transport;
+namespace Fennel.Tests.Transport.Memory;
 
 /// <summary>The in-memory broker keeps revokes as the shared suite expects (one broker, shared by every client).</summary>
 public sealed class InMemoryRevokeStoreConformanceTests : RevokeStoreConformanceTests

@@ -1,7 +1,7 @@
 using Fennel.Dashboard;
 using Fennel.Dashboard.Security;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Security;
 
 public sealed class PasswordVerifierTests
 {

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Api;
 
 /// <summary><c>GET /api/workers/{node}/tasks</c>: what one worker holds, asked live.</summary>
 public class WorkerInspectionTests

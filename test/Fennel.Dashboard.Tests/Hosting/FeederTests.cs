@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Hosting;
 
 /// <summary>The event feed behind the dashboard: subscribed before the host has started, and retried when the broker is down.</summary>
 public sealed class FeederTests

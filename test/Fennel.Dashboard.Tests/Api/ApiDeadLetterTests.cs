@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Fennel.Transport;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Api;
 
 /// <summary>
 /// Dead letters over HTTP: a real worker dead-letters a malformed message, one that is not UTF-8 and a task it does not know;

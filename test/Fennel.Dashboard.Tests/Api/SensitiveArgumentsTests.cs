@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Fennel.Tasks;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Api;
 
 /// <summary>S07: arguments marked sensitive show as <c>'***'</c> in the dashboard's API and cannot be found by searching.</summary>
 public sealed class SensitiveArgumentsTests : IClassFixture<TemporaryFolder>

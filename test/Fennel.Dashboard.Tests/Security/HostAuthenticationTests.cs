@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Security;
 
 /// <summary>An embedded dashboard that signs users in with the host's own authentication (UseHostAuthentication).</summary>
 public sealed class HostAuthenticationTests

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Fennel.Protocol;
 
-namespace Fennel.Tests.Tasks;
+namespace Fennel.Tests.Protocol;
 
 public class KombuJsonTests
 {

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.HttpOverrides;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Security;
 
 /// <summary>reliability.md S01–S06 over real HTTP against Kestrel on a loopback port.</summary>
 public class SecurityTests

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace Fennel.Dashboard.Tests;
+namespace Fennel.Dashboard.Tests.Api;
 
 /// <summary>The task history behind the API: real workers on the in-memory broker, the dashboard over HTTP, a history file on disk.</summary>
 public sealed class HistoryApiTests : IClassFixture<TemporaryFolder>
