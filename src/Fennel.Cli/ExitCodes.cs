@@ -8,7 +8,10 @@ public static class ExitCodes
     /// <summary>Done: the command did what it was asked; a worker stopped warm.</summary>
     public const int Ok = 0;
 
-    /// <summary>A task failed or was revoked (<c>call --wait</c>, <c>result --wait</c>); a worker stopped cold.</summary>
+    /// <summary>
+    /// A task failed or was revoked (<c>call --wait</c>, <c>result --wait</c>); a worker stopped cold; a node answered
+    /// <c>inspect</c> or <c>control</c> with an error; a dead letter named to <c>dead-letters show</c> or <c>requeue</c> is not there.
+    /// </summary>
     public const int Failed = 1;
 
     /// <summary>Bad command line: unknown command or option, missing or bad value.</summary>

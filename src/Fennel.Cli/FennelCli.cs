@@ -5,8 +5,8 @@ using Fennel.Protocol;
 namespace Fennel.Cli;
 
 /// <summary>
-/// The command line of a Fennel app: <c>worker</c>, <c>call</c>, <c>result</c>, <c>revoke</c>, <c>purge</c>, <c>inspect</c>,
-/// <c>control</c>, <c>status</c>, <c>events</c>, plus the app's own commands.
+/// The command line of a Fennel app: <c>worker</c>, <c>call</c>, <c>result</c>, <c>revoke</c>, <c>purge</c>,
+/// <c>dead-letters</c>, <c>inspect</c>, <c>control</c>, <c>status</c>, <c>events</c>, <c>dashboard</c>, plus the app's own commands.
 /// Errors end as one clear line on stderr and an exit code from <see cref="ExitCodes"/>.
 /// </summary>
 public static class FennelCli
@@ -14,7 +14,7 @@ public static class FennelCli
     /// <summary>The built-in commands.</summary>
     public static IReadOnlyList<CommandSpec> BuiltIn { get; } =
     [
-        WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec,
+        WorkerCommand.Spec, CallCommand.Spec, ResultCommand.Spec, RevokeCommand.Spec, PurgeCommand.Spec, DeadLettersCommand.Spec,
         InspectCommand.Spec, ControlCommand.Spec, StatusCommand.Spec, EventsCommand.Spec, DashboardCommand.Spec,
     ];
 
@@ -109,10 +109,11 @@ public static class FennelCli
         return string.IsNullOrEmpty(name) ? "fennel" : name;
     }
 
-    private static string Overview(string program, IEnumerable<CommandSpec> commands)
+    private static string Overview(string program, IReadOnlyList<CommandSpec> commands)
     {
         var lines = new List<string> { $"Usage: {program} COMMAND [options]", "", "Commands:" };
-        lines.AddRange(commands.Select(c => $"  {c.Name,-10} {c.Summary}"));
+        var width = commands.Max(c => c.Name.Length);
+        lines.AddRange(commands.Select(c => $"  {c.Name.PadRight(width)}  {c.Summary}"));
         lines.Add("");
         lines.Add("Options for every command:");
         lines.AddRange(OptionSpec.Global.Select(o => $"  {string.Join(", ", o.Names) + (o.TakesValue ? " " + o.ValueName : ""),-34} {o.Help}"));

@@ -13,7 +13,7 @@ public sealed class DashboardCommandTests(TemporaryFolder folder) : IClassFixtur
     public async Task Without_users_another_address_than_loopback_is_refused_with_exit_78(string address)
     {
         await using var app = TestApps.Create();
-        Assert.Equal(ExitCodes.Config, await FennelCli.RunAsync(app, ["dashboard", "--address", address, "--port", "0", "--history", folder.NewDatabasePath()]));
+        Assert.Equal(ExitCodes.Config, await FennelCli.RunAsync(app, ["dashboard", "--address", address, "--port", "0", "--history", folder.NewFilePath("history.db")]));
     }
 
     [Fact]
@@ -21,13 +21,13 @@ public sealed class DashboardCommandTests(TemporaryFolder folder) : IClassFixtur
     {
         await using var app = TestApps.Create();
         var port = FreePort();
-        var history = folder.NewDatabasePath();
+        var history = folder.NewFilePath("history.db");
         using var stop = new CancellationTokenSource();
         var run = FennelCli.RunAsync(app, ["dashboard", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--basic-auth", "admin:pw", "--history", history, "--for", "30"],
             cancellationToken: stop.Token);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
         HttpResponseMessage? response = null;
-        await TestApps.WaitUntilAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             try
             {
@@ -62,7 +62,7 @@ public sealed class DashboardCommandTests(TemporaryFolder folder) : IClassFixtur
     public async Task Bad_history_bounds_and_metrics_tokens_exit_64(string option, string value)
     {
         await using var app = TestApps.Create();
-        Assert.Equal(ExitCodes.Usage, await FennelCli.RunAsync(app, ["dashboard", "--port", "0", "--history", folder.NewDatabasePath(), option, value]));
+        Assert.Equal(ExitCodes.Usage, await FennelCli.RunAsync(app, ["dashboard", "--port", "0", "--history", folder.NewFilePath("history.db"), option, value]));
     }
 
     [Theory]
@@ -80,7 +80,7 @@ public sealed class DashboardCommandTests(TemporaryFolder folder) : IClassFixtur
     {
         await using var app = TestApps.Create();
         Assert.Equal(ExitCodes.Usage, await FennelCli.RunAsync(app,
-            ["dashboard", "--port", "0", "--history", folder.NewDatabasePath(), "--metrics-token", "0123456789abcdef-token", "--metrics-public"]));
+            ["dashboard", "--port", "0", "--history", folder.NewFilePath("history.db"), "--metrics-token", "0123456789abcdef-token", "--metrics-public"]));
     }
 
     [Fact]
@@ -93,10 +93,10 @@ public sealed class DashboardCommandTests(TemporaryFolder folder) : IClassFixtur
             using var stop = new CancellationTokenSource();
             string[] metrics = access == "--metrics-token" ? [access, "0123456789abcdef-token"] : [access];
             var run = FennelCli.RunAsync(app, ["dashboard", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--basic-auth", "admin:pw",
-                "--history", folder.NewDatabasePath(), "--history-max-age", "12h", "--history-max-tasks", "500", .. metrics, "--for", "30"], cancellationToken: stop.Token);
+                "--history", folder.NewFilePath("history.db"), "--history-max-age", "12h", "--history-max-tasks", "500", .. metrics, "--for", "30"], cancellationToken: stop.Token);
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
             HttpResponseMessage? response = null;
-            await TestApps.WaitUntilAsync(async () =>
+            await Eventually.HoldsAsync(async () =>
             {
                 try
                 {

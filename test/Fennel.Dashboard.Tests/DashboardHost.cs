@@ -148,14 +148,4 @@ internal static class TestApps
         await worker.StartAsync();
         return worker;
     }
-
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(20));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until) Assert.Fail($"Timed out waiting for {what}.");
-            await Task.Delay(50);
-        }
-    }
 }

@@ -66,37 +66,6 @@ public sealed class CommandLineTests : IAsyncLifetime
         Assert.Equal(0, await _sandbox.App.Transport.GetQueueLengthAsync("celery"));
     }
 
-    [Fact]
-    public async Task Unknown_option_exits_64_with_one_error_line()
-    {
-        var (worker, exitCode) = await _sandbox.RunTestAppAsync("worker", CommandTimeout, "worker", "--bogus");
-
-        Assert.True(exitCode == 64, $"worker --bogus exited with {exitCode}, not 64.\n{worker.Describe()}");
-        var line = Assert.Single(worker.StderrLines);
-        Assert.StartsWith("error:", line, StringComparison.Ordinal);
-        Assert.Contains("--bogus", line, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Bad_broker_url_exits_78_with_one_error_line()
-    {
-        var (worker, exitCode) = await _sandbox.RunTestAppAsync("worker", CommandTimeout, "worker", "-b", "nonsense");
-
-        Assert.True(exitCode == 78, $"worker -b nonsense exited with {exitCode}, not 78.\n{worker.Describe()}");
-        var line = Assert.Single(worker.StderrLines);
-        Assert.StartsWith("error:", line, StringComparison.Ordinal);
-        Assert.Contains("nonsense", line, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Worker_help_exits_0_and_lists_the_queues_option()
-    {
-        var (worker, exitCode) = await _sandbox.RunTestAppAsync("worker", CommandTimeout, "worker", "--help");
-
-        Assert.True(exitCode == 0, $"worker --help exited with {exitCode}.\n{worker.Describe()}");
-        Assert.Contains("--queues", worker.Stdout, StringComparison.Ordinal);
-    }
-
     private static int ParseEcho(string stdout, ChildProcess process)
     {
         try

@@ -38,8 +38,8 @@ internal sealed partial class DashboardApiClient : IDisposable
     public static async Task<DashboardApiClient> ConnectAsync(ChildProcess dashboard, string user, string password, TimeSpan timeout)
     {
         Match? listening = null;
-        await Eventually.HoldsAsync(() => (listening = ListeningLine().Match(dashboard.Stdout)).Success || dashboard.HasExited, timeout,
-            () => $"the dashboard to say where it listens.\n{dashboard.Describe()}");
+        await Eventually.HoldsAsync(() => (listening = ListeningLine().Match(dashboard.Stdout)).Success || dashboard.HasExited,
+            () => $"the dashboard to say where it listens.\n{dashboard.Describe()}", timeout);
         if (!listening!.Success) throw new InvalidOperationException($"The dashboard exited before it listened.\n{dashboard.Describe()}");
         return new DashboardApiClient(dashboard, new Uri(listening.Groups["url"].Value.TrimEnd('/') + "/"), user, password);
     }

@@ -30,8 +30,8 @@ public sealed class DeadLetterTests : IAsyncLifetime
 
         var store = Assert.IsAssignableFrom<IDeadLetterStore>(app.Transport);
         IReadOnlyList<DeadLetter> letters = [];
-        await Eventually.HoldsAsync(async () => (letters = await store.ListDeadLettersAsync()).Count >= 3, TimeSpan.FromSeconds(30),
-            () => $"three dead letters; there are {letters.Count}: {string.Join(" | ", letters.Select(l => l.Reason))}.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(async () => (letters = await store.ListDeadLettersAsync()).Count >= 3,
+            () => $"three dead letters; there are {letters.Count}: {string.Join(" | ", letters.Select(l => l.Reason))}.\n{worker.Describe()}", TimeSpan.FromSeconds(30));
         var reasons = letters.Select(l => l.Reason).ToList();
         var all = string.Join("\n", reasons);
         Assert.True(reasons.Count == 3, $"Expected three dead letters, found {reasons.Count}:\n{all}");

@@ -20,8 +20,8 @@ internal static class KillNineScenario
         const int count = 1000, concurrency = 50;
         var handles = await sandbox.App.Client.SendBatchAsync([.. Enumerable.Range(0, count).Select(i => new TaskCall("test.slow", [i, 400]))]);
         var a = startWorker("worker A", "a.%h", concurrency);
-        await Eventually.HoldsAsync(() => sandbox.ReadJournal().Started(a.Id).Count >= concurrency, TimeSpan.FromSeconds(60),
-            () => $"worker A to start {concurrency} tasks.\n{a.Describe()}");
+        await Eventually.HoldsAsync(() => sandbox.ReadJournal().Started(a.Id).Count >= concurrency,
+            () => $"worker A to start {concurrency} tasks.\n{a.Describe()}", TimeSpan.FromSeconds(60));
 
         a.Signal(ChildProcess.SigKill);
         await a.WaitForExitAsync(TimeSpan.FromSeconds(30));

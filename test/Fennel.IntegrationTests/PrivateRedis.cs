@@ -54,7 +54,7 @@ internal sealed class PrivateRedis : IAsyncDisposable
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(15), () => "redis-server to listen.\n" + _process.Describe());
+        }, () => "redis-server to listen.\n" + _process.Describe(), TimeSpan.FromSeconds(15));
     }
 
     private static int FreePort()

@@ -35,14 +35,14 @@ public sealed class ProcessPoolControlTests : IAsyncLifetime
     {
         var worker = await StartWorkerAsync(concurrency: 1);
         var spin = await _sandbox.App.Client.SendTaskAsync("test.spin", [1]);
-        await Eventually.HoldsAsync(() => worker.Running == 1, Wait, () => "the spinning task to start");
+        await Eventually.HoldsAsync(() => worker.Running == 1, () => "the spinning task to start", Wait);
         var child = Assert.Single(OurChildren());
 
         Assert.True(worker.TryTerminate(spin.Id));
         var result = await spin.WaitAsync(Wait);
         Assert.True(result.State == TaskState.Revoked && result.Exception?.Message == "terminated",
             $"test.spin ended {result.State.ToWire()} with {result.Exception}.");
-        await Eventually.HoldsAsync(() => !ProcessTree.IsAlive(child), Wait, () => $"the terminated task's child {child} to be gone");
+        await Eventually.HoldsAsync(() => !ProcessTree.IsAlive(child), () => $"the terminated task's child {child} to be gone", Wait);
 
         var next = await _sandbox.App.Client.SendTaskAsync("test.pid", [2]);
         var pid = (await next.GetJsonAsync(Wait))!.GetValue<int>();
@@ -56,7 +56,7 @@ public sealed class ProcessPoolControlTests : IAsyncLifetime
     {
         var worker = await StartWorkerAsync(concurrency: 2);
         var spins = new[] { await _sandbox.App.Client.SendTaskAsync("test.spin", [1]), await _sandbox.App.Client.SendTaskAsync("test.spin", [2]) };
-        await Eventually.HoldsAsync(() => worker.Running == 2, Wait, () => "both spinning tasks to start");
+        await Eventually.HoldsAsync(() => worker.Running == 2, () => "both spinning tasks to start", Wait);
         var children = OurChildren();
         Assert.Equal(2, children.Count);
 
@@ -78,22 +78,22 @@ public sealed class ProcessPoolControlTests : IAsyncLifetime
         var runner = new TaskRunner(_sandbox.App.Services, pool, "celery@pool-test", TimeProvider.System);
         var until = DateTimeOffset.UtcNow.AddSeconds(4).ToUnixTimeMilliseconds();
         var run = runner.RunAsync(Job("test.sleep_until", [until]), CancellationToken.None);
-        await Eventually.HoldsAsync(() => pool.BusyChildren == 1, Wait, () => "a child to take the task");
+        await Eventually.HoldsAsync(() => pool.BusyChildren == 1, () => "a child to take the task", Wait);
 
         pool.Resize(1); // the idle child leaves now, the busy one stays
-        await Eventually.HoldsAsync(() => pool.ChildPids.Count == 1, Wait, () => $"one child left; there are {pool.ChildPids.Count}");
+        await Eventually.HoldsAsync(() => pool.ChildPids.Count == 1, () => $"one child left; there are {pool.ChildPids.Count}", Wait);
         var busy = Assert.Single(pool.ChildPids);
 
         await pool.RestartAsync(CancellationToken.None).WaitAsync(Wait); // a new child; the busy one finishes first
         Assert.True(ProcessTree.IsAlive(busy), "The restart killed the child running a task.");
         var outcome = await run.WaitAsync(Wait);
         Assert.True(outcome is TaskOutcome.Succeeded, $"The task running across the resize and restart ended {outcome}.");
-        await Eventually.HoldsAsync(() => !ProcessTree.IsAlive(busy), Wait, () => $"the old child {busy} to leave after its task");
+        await Eventually.HoldsAsync(() => !ProcessTree.IsAlive(busy), () => $"the old child {busy} to leave after its task", Wait);
         var fresh = Assert.Single(pool.ChildPids);
         Assert.DoesNotContain(fresh, first);
 
         pool.Resize(3);
-        await Eventually.HoldsAsync(() => pool.ChildPids.Count == 3, Wait, () => $"three children; there are {pool.ChildPids.Count}");
+        await Eventually.HoldsAsync(() => pool.ChildPids.Count == 3, () => $"three children; there are {pool.ChildPids.Count}", Wait);
         Assert.Equal(3, pool.LiveChildren);
     }
 

@@ -111,8 +111,8 @@ public abstract class ProcessPoolTests : IAsyncLifetime
 
         var store = Assert.IsAssignableFrom<IDeadLetterStore>(_sandbox.App.Transport);
         IReadOnlyList<DeadLetter> letters = [];
-        await Eventually.HoldsAsync(async () => (letters = await store.ListDeadLettersAsync()).Count > 0, TimeSpan.FromSeconds(30),
-            () => $"a dead letter.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(async () => (letters = await store.ListDeadLettersAsync()).Count > 0,
+            () => $"a dead letter.\n{worker.Describe()}", TimeSpan.FromSeconds(30));
         var letter = Assert.Single(letters);
         Assert.Contains(poison.Id, letter.Reason, StringComparison.Ordinal);
         Assert.Contains("lost", letter.Reason, StringComparison.Ordinal);
@@ -147,11 +147,11 @@ public abstract class ProcessPoolTests : IAsyncLifetime
         // The children that spun were killed, not left running in the background.
         var spinners = _sandbox.ReadJournal().Entries.Where(e => e.Kind == "start" && spins.Any(s => s.Id == e.TaskId)).Select(e => e.Pid).ToList();
         Assert.Equal(2, spinners.Count);
-        await Eventually.HoldsAsync(() => !spinners.Any(ProcessTree.IsAlive), TimeSpan.FromSeconds(10),
-            () => $"the spinning children {string.Join(", ", spinners)} to be gone.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(() => !spinners.Any(ProcessTree.IsAlive),
+            () => $"the spinning children {string.Join(", ", spinners)} to be gone.\n{worker.Describe()}", TimeSpan.FromSeconds(10));
         // The pool logs the reason when it sees the child exit, which may come a moment after the process is gone.
-        await Eventually.HoldsAsync(() => worker.StderrLines.Any(l => l.Contains("killed at the hard time limit", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(10), () => $"the worker to log a child killed at the hard time limit.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(() => worker.StderrLines.Any(l => l.Contains("killed at the hard time limit", StringComparison.Ordinal)), () => $"the worker to log a child killed at the hard time limit.\n{worker.Describe()}",
+            TimeSpan.FromSeconds(10));
 
         // Full concurrency again: two tasks that sleep until the same moment both start before it.
         var until = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(8);
@@ -184,15 +184,15 @@ public abstract class ProcessPoolTests : IAsyncLifetime
         var worker = StartWorker("-c", "3");
         // Children busy spinning on the CPU: they must go all the same.
         foreach (var i in Enumerable.Range(0, 3)) await _sandbox.App.Client.SendTaskAsync("test.spin", [i]);
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Entries.Count(e => e.Kind == "start") >= 3, TimeSpan.FromSeconds(60),
-            () => $"three spinning tasks to start.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Entries.Count(e => e.Kind == "start") >= 3,
+            () => $"three spinning tasks to start.\n{worker.Describe()}", TimeSpan.FromSeconds(60));
         var children = ProcessTree.ChildrenOf(worker.Id);
         Assert.True(children.Count == 3, $"The worker has {children.Count} children, not 3: {string.Join(", ", children)}.\n{worker.Describe()}");
 
         worker.Signal(ChildProcess.SigKill);
         await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        await Eventually.HoldsAsync(() => !children.Any(ProcessTree.IsAlive), TimeSpan.FromSeconds(10),
-            () => $"the children {string.Join(", ", children.Where(ProcessTree.IsAlive))} of the killed worker are still alive.");
+        await Eventually.HoldsAsync(() => !children.Any(ProcessTree.IsAlive),
+            () => $"the children {string.Join(", ", children.Where(ProcessTree.IsAlive))} of the killed worker are still alive.", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -201,8 +201,8 @@ public abstract class ProcessPoolTests : IAsyncLifetime
         const int count = 40;
         var handles = await _sandbox.App.Client.SendBatchAsync([.. Enumerable.Range(0, count).Select(i => new TaskCall("test.slow", [i, 1000]))]);
         var a = StartWorker("-c", "4", "-n", "a.%h");
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Entries.Count(e => e.Kind == "start") >= 4, TimeSpan.FromSeconds(60),
-            () => $"four tasks to start.\n{a.Describe()}");
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Entries.Count(e => e.Kind == "start") >= 4,
+            () => $"four tasks to start.\n{a.Describe()}", TimeSpan.FromSeconds(60));
         var children = ProcessTree.ChildrenOf(a.Id);
         Assert.True(children.Count == 4, $"Worker A has {children.Count} children, not 4.\n{a.Describe()}");
 

@@ -50,8 +50,8 @@ internal static class RabbitMQBroker
     public static async Task<HashSet<string>> ReadUnacknowledgedTaskIdsAsync(string queue = "celery")
     {
         IReadOnlyList<QueueRow> queues = [];
-        await Eventually.HoldsAsync(() => (queues = ListQueues()).All(q => q.Unacknowledged == 0), TimeSpan.FromSeconds(30),
-            () => $"no message unacknowledged: {string.Join(", ", queues.Where(q => q.Unacknowledged > 0))}");
+        await Eventually.HoldsAsync(() => (queues = ListQueues()).All(q => q.Unacknowledged == 0),
+            () => $"no message unacknowledged: {string.Join(", ", queues.Where(q => q.Unacknowledged > 0))}", TimeSpan.FromSeconds(30));
         var ids = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = await ConnectAsync();
         await using var channel = await connection.CreateChannelAsync();

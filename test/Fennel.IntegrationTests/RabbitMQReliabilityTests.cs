@@ -73,15 +73,15 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
         var reconnects = new List<string>();
         foreach (var (after, k) in restartAfter.Select((after, k) => (after, k + 1)))
         {
-            await Eventually.HoldsAsync(() => Volatile.Read(ref confirmedCount) >= after, TimeSpan.FromSeconds(120),
-                () => $"{after} sends confirmed; {confirmedCount} are.\n{_sandbox.DescribeProcesses()}");
+            await Eventually.HoldsAsync(() => Volatile.Read(ref confirmedCount) >= after,
+                () => $"{after} sends confirmed; {confirmedCount} are.\n{_sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(120));
             var restart = RabbitMQBroker.Restart();
             restarts.Add(restart);
             // Each worker logs "Reconnected to RabbitMQ" once per restart, by itself: nothing restarts it.
             foreach (var worker in new[] { a, b })
             {
-                await Eventually.HoldsAsync(() => Reconnections(worker).Count >= k, reconnectLimit,
-                    () => $"{worker.Name} to reconnect after restart {k} (broker back at {restart.Started:HH:mm:ss.fff}).\n{worker.Describe()}");
+                await Eventually.HoldsAsync(() => Reconnections(worker).Count >= k,
+                    () => $"{worker.Name} to reconnect after restart {k} (broker back at {restart.Started:HH:mm:ss.fff}).\n{worker.Describe()}", reconnectLimit);
                 var back = Reconnections(worker)[k - 1];
                 Assert.True(back - restart.Started <= reconnectLimit, $"{worker.Name} reconnected {(back - restart.Started).TotalSeconds:0.0} s after restart {k}.");
                 reconnects.Add($"restart {k}: {worker.Name} {(back - restart.Started).TotalSeconds:0.0} s after start_app returned " +
@@ -102,7 +102,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
             var ended = journal.Entries.Where(e => e.Kind == "end").Select(e => e.TaskId).ToHashSet(StringComparer.Ordinal);
             missing = [.. ids.Where(id => !ended.Contains(id))];
             return missing.Count == 0;
-        }, TimeSpan.FromSeconds(120), () => $"{missing.Count} confirmed tasks never ended: {string.Join(", ", missing.Take(10))}.\n{_sandbox.DescribeProcesses()}");
+        }, () => $"{missing.Count} confirmed tasks never ended: {string.Join(", ", missing.Take(10))}.\n{_sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(120));
 
         var starts = journal.StartCounts();
         var confirmedIds = ids.ToHashSet(StringComparer.Ordinal);
@@ -154,11 +154,11 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
             }
             letter = (await store.ListDeadLettersAsync()).FirstOrDefault(l => l.Reason.Contains(poison.Id, StringComparison.Ordinal));
             return letter is not null;
-        }, TimeSpan.FromSeconds(120), () => $"the poison task in the dead letters; the worker died {deaths.Count} times.\n{_sandbox.DescribeProcesses()}");
+        }, () => $"the poison task in the dead letters; the worker died {deaths.Count} times.\n{_sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(120));
         var deadLettered = clock.Elapsed;
 
         // Other tasks keep flowing on the last worker.
-        await Eventually.HoldsAsync(() => ordinary.Count >= 20 + (int)(deadLettered.TotalSeconds * 10), TimeSpan.FromSeconds(30), () => "more sends");
+        await Eventually.HoldsAsync(() => ordinary.Count >= 20 + (int)(deadLettered.TotalSeconds * 10), () => "more sends", TimeSpan.FromSeconds(30));
         await stopSending.CancelAsync();
         await sending;
         var reports = new List<SleepReport>();
@@ -198,11 +198,11 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
         var environment = new Dictionary<string, string> { ["FENNEL_BROKER_URL"] = RabbitMQBroker.Url + "?consumer_timeout=20" };
         var a = StartWorker("worker A", "a.%h", 2, environment);
         var handle = await _sandbox.App.Client.SendTaskAsync("test.sleep_until", [DateTimeOffset.UtcNow.AddSeconds(45).ToUnixTimeMilliseconds()]);
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count == 1, TimeSpan.FromSeconds(30), () => a.Describe());
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count == 1, () => a.Describe(), TimeSpan.FromSeconds(30));
         var b = StartWorker("worker B", "b.%h", 2, environment);
 
-        await Eventually.HoldsAsync(() => a.Stderr.Contains("now waits in lease queue", StringComparison.Ordinal), TimeSpan.FromSeconds(20),
-            () => $"worker A to hand the task off to a lease queue.\n{a.Describe()}");
+        await Eventually.HoldsAsync(() => a.Stderr.Contains("now waits in lease queue", StringComparison.Ordinal),
+            () => $"worker A to hand the task off to a lease queue.\n{a.Describe()}", TimeSpan.FromSeconds(20));
         var queues = RabbitMQBroker.ListQueues();
         var leaseQueues = queues.Where(q => q.Name.StartsWith("fennel.lease.celery.", StringComparison.Ordinal)).ToList();
         var celery = queues.Single(q => q.Name == Queue);
@@ -235,19 +235,19 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
         var a = StartWorker("worker A", "a.%h", 2, new Dictionary<string, string> { ["FENNEL_BROKER_URL"] = url, ["FENNEL_WORKER__LEASEDURATION"] = "00:00:06" });
         var until = DateTimeOffset.UtcNow.AddSeconds(45);
         var handle = await _sandbox.App.Client.SendTaskAsync("test.sleep_until", [until.ToUnixTimeMilliseconds()]);
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count == 1, TimeSpan.FromSeconds(30), () => a.Describe());
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count == 1, () => a.Describe(), TimeSpan.FromSeconds(30));
         var startedOnA = DateTime.UtcNow;
         var b = StartWorker("worker B", "b.%h", 2, new Dictionary<string, string> { ["FENNEL_BROKER_URL"] = url });
-        await Eventually.HoldsAsync(() => a.Stderr.Contains("now waits in lease queue", StringComparison.Ordinal), TimeSpan.FromSeconds(20),
-            () => $"worker A to hand the task off to a lease queue.\n{a.Describe()}");
+        await Eventually.HoldsAsync(() => a.Stderr.Contains("now waits in lease queue", StringComparison.Ordinal),
+            () => $"worker A to hand the task off to a lease queue.\n{a.Describe()}", TimeSpan.FromSeconds(20));
 
         await Task.Delay(startedOnA.AddSeconds(30) - DateTime.UtcNow); // the scenario: the kill comes 30 s into the task
         Assert.Empty(_sandbox.ReadJournal().Started(b.Id));
         a.Signal(ChildProcess.SigKill);
         await a.WaitForExitAsync(TimeSpan.FromSeconds(10));
         var killed = DateTime.UtcNow;
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(b.Id).Count == 1, TimeSpan.FromSeconds(20),
-            () => $"worker B to start the task after the lease copy expired.\n{_sandbox.DescribeProcesses()}");
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(b.Id).Count == 1,
+            () => $"worker B to start the task after the lease copy expired.\n{_sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(20));
         var back = DateTime.UtcNow - killed;
 
         var result = await handle.WaitAsync(TimeSpan.FromSeconds(60));
@@ -276,7 +276,7 @@ public sealed class RabbitMQReliabilityTests(ITestOutputHelper output) : IAsyncL
             queues = RabbitMQBroker.ListQueues();
             return queues.Any(q => q.Name.StartsWith("fennel.delayed.celery.", StringComparison.Ordinal) && q.Ready == 1)
                 && queues.Single(q => q.Name == Queue) is { Ready: 0, Unacknowledged: 0 };
-        }, TimeSpan.FromSeconds(4), () => $"the task parked in a delay queue: {string.Join(", ", queues)}.\n{worker.Describe()}");
+        }, () => $"the task parked in a delay queue: {string.Join(", ", queues)}.\n{worker.Describe()}", TimeSpan.FromSeconds(4));
         var parkedAfter = DateTimeOffset.UtcNow - sentAt;
         Assert.Empty(_sandbox.ReadJournal().Entries);
 

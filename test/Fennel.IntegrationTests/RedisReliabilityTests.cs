@@ -36,7 +36,7 @@ public sealed class RedisReliabilityTests(ITestOutputHelper output) : IAsyncLife
         var environment = new Dictionary<string, string> { ["FENNEL_BROKER_URL"] = url, ["FENNEL_WORKER__LEASEDURATION"] = "00:00:02" };
         var a = StartWorker("worker A", "a.%h", 4, environment);
         var handle = await _sandbox.App.Client.SendTaskAsync("test.slow", [1, 6500]);
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count == 1, TimeSpan.FromSeconds(30), () => a.Describe());
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(a.Id).Count == 1, () => a.Describe(), TimeSpan.FromSeconds(30));
         var b = StartWorker("worker B", "b.%h", 4, environment);
 
         var result = await handle.WaitAsync(TimeSpan.FromSeconds(60));

@@ -62,8 +62,8 @@ public abstract class RevokeTests : IAsyncLifetime
         Assert.True(ran.Count == 0, $"{ran.Count} revoked tasks ran: {string.Join(", ", ran.Take(10))}.\n{_sandbox.DescribeProcesses()}");
         Assert.All(kept, k => Assert.True(journal.StartCounts().ContainsKey(k.Id), $"kept task {k.Id} never ran"));
         // Acknowledged, not left in the broker.
-        await Eventually.HoldsAsync(async () => (await _sandbox.ReadUnacknowledgedTaskIdsAsync()).Count == 0, TimeSpan.FromSeconds(30),
-            () => "every message to be acknowledged");
+        await Eventually.HoldsAsync(async () => (await _sandbox.ReadUnacknowledgedTaskIdsAsync()).Count == 0,
+            () => "every message to be acknowledged", TimeSpan.FromSeconds(30));
         _output.WriteLine($"{Revoked} revoked tasks discarded by B ({journal.Started(b.Id).Count} ran on B) and C ({journal.Started(c.Id).Count} ran on C).");
     }
 
@@ -73,8 +73,8 @@ public abstract class RevokeTests : IAsyncLifetime
         var worker = StartWorker("worker", "w.%h");
         var sleeping = await _sandbox.App.Client.SendTaskAsync("test.sleep", [120_000]);
         var deaf = await _sandbox.App.Client.SendTaskAsync("test.slow", [1, 120_000]);
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(worker.Id).Count >= 2, TimeSpan.FromSeconds(60),
-            () => $"both tasks to start.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(worker.Id).Count >= 2,
+            () => $"both tasks to start.\n{worker.Describe()}", TimeSpan.FromSeconds(60));
 
         var clock = Stopwatch.StartNew();
         await _sandbox.App.Client.GetResult(sleeping.Id).RevokeAsync(terminate: true);

@@ -117,8 +117,8 @@ public abstract class ShutdownTests : IAsyncLifetime
         _sandbox.StartTestApp(name, ["worker", "-Q", "celery", "-n", nodeName, "-c", Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), "-l", "warning"], environment);
 
     private async Task WaitForStartsAsync(ChildProcess worker, int count) =>
-        await Eventually.HoldsAsync(() => !worker.HasExited && _sandbox.ReadJournal().Started(worker.Id).Count >= count, TimeSpan.FromSeconds(60),
-            () => $"{worker.Name} to start {count} tasks (journal: {_sandbox.ReadJournal().Started(worker.Id).Count}).\n{worker.Describe()}");
+        await Eventually.HoldsAsync(() => !worker.HasExited && _sandbox.ReadJournal().Started(worker.Id).Count >= count,
+            () => $"{worker.Name} to start {count} tasks (journal: {_sandbox.ReadJournal().Started(worker.Id).Count}).\n{worker.Describe()}", TimeSpan.FromSeconds(60));
 
     private Task WaitForAllSucceededAsync(IReadOnlyList<AsyncResult> handles) => SlowTasks.WaitAllSucceededAsync(handles, AllDone, _sandbox.DescribeProcesses);
 }

@@ -62,7 +62,7 @@ public sealed class SupervisorDashboardTests(ITestOutputHelper output) : IAsyncL
         {
             workers = await dashboard.WorkersAsync();
             return Programs.All(p => Online(Listed(p)) && Pid(Listed(p)) == oldPids[p]);
-        }, Patience, () => $"GET api/workers to list both workers online with Supervisor's pids {string.Join(", ", oldPids)}: {Shown()}\n{Describe()}");
+        }, () => $"GET api/workers to list both workers online with Supervisor's pids {string.Join(", ", oldPids)}: {Shown()}\n{Describe()}", Patience);
         output.WriteLine("before: " + Shown());
 
         // One slow task on each worker, deaf to cancellation: a warm shutdown lets it finish.
@@ -76,7 +76,7 @@ public sealed class SupervisorDashboardTests(ITestOutputHelper output) : IAsyncL
         {
             foreach (var program in Programs) tasks[program] = await dashboard.TaskAsync(handles[program].Id);
             return Programs.All(p => (string?)tasks[p]?["state"] is "STARTED" or "SUCCESS");
-        }, Patience, () => $"GET api/tasks to show both tasks started: {string.Join(", ", tasks.Select(t => t.Value?.ToJsonString()))}\n{Describe()}");
+        }, () => $"GET api/tasks to show both tasks started: {string.Join(", ", tasks.Select(t => t.Value?.ToJsonString()))}\n{Describe()}", Patience);
         Assert.All(Programs, p => Assert.Equal(nodes[p], (string?)tasks[p]!["worker"]));
         var running = Programs.Count(p => (string?)tasks[p]!["state"] == "STARTED");
 
@@ -101,7 +101,7 @@ public sealed class SupervisorDashboardTests(ITestOutputHelper output) : IAsyncL
             workers = await dashboard.WorkersAsync();
             Note();
             return Programs.All(p => Listed(p)?["offline_at"] is not null);
-        }, Patience, () => $"GET api/workers to show both workers went offline: {Shown()}\n{Describe()}");
+        }, () => $"GET api/workers to show both workers went offline: {Shown()}\n{Describe()}", Patience);
 
         // Online again: Supervisor restarted both (autorestart), with new pids, and the dashboard shows them.
         var newPids = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -111,7 +111,7 @@ public sealed class SupervisorDashboardTests(ITestOutputHelper output) : IAsyncL
             workers = await dashboard.WorkersAsync();
             Note();
             return Programs.All(p => newPids[p] is not 0 && newPids[p] != oldPids[p] && Online(Listed(p)) && Pid(Listed(p)) == newPids[p]);
-        }, Patience, () => $"both workers back online with new pids (Supervisor: {string.Join(", ", newPids)}): {Shown()}\n{Describe()}");
+        }, () => $"both workers back online with new pids (Supervisor: {string.Join(", ", newPids)}): {Shown()}\n{Describe()}", Patience);
         output.WriteLine("after: " + Shown());
         foreach (var program in Programs) output.WriteLine($"{nodes[program]}: {string.Join(" → ", shown[program])}");
 
@@ -125,8 +125,8 @@ public sealed class SupervisorDashboardTests(ITestOutputHelper output) : IAsyncL
             // Warm: the task the worker ran when told to stop finished, by the backend and by the dashboard.
             Assert.Equal(TaskState.Success, (await handles[program].WaitAsync(Patience)).State);
             JsonObject? task = null;
-            await Eventually.HoldsAsync(async () => (string?)(task = await dashboard.TaskAsync(handles[program].Id))?["state"] == "SUCCESS",
-                Patience, () => $"GET api/tasks/{handles[program].Id} to show SUCCESS: {task?.ToJsonString()}");
+            await Eventually.HoldsAsync(async () => (string?)(task = await dashboard.TaskAsync(handles[program].Id))?["state"] == "SUCCESS", () => $"GET api/tasks/{handles[program].Id} to show SUCCESS: {task?.ToJsonString()}",
+                Patience);
             Assert.Equal(nodes[program], (string?)task!["worker"]);
             var journal = _sandbox.ReadJournal();
             Assert.Contains(handles[program].Id, journal.Started(oldPids[program]));

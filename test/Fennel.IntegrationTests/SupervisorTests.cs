@@ -57,8 +57,8 @@ public abstract class SupervisorTests : IAsyncLifetime
 
         using (var victim = Process.GetProcessById(killed)) victim.Kill(); // SIGKILL, as kill -9
         var restarted = 0;
-        await Eventually.HoldsAsync(async () => (restarted = await Supervisor.PidAsync("customers")) is not 0 && restarted != killed, Started,
-            () => $"Supervisor to restart customers after SIGKILL of {killed}.\n{Supervisor.Describe()}");
+        await Eventually.HoldsAsync(async () => (restarted = await Supervisor.PidAsync("customers")) is not 0 && restarted != killed,
+            () => $"Supervisor to restart customers after SIGKILL of {killed}.\n{Supervisor.Describe()}", Started);
         await WaitForAllSucceededAsync(handles);
 
         var journal = _sandbox.ReadJournal();
@@ -78,8 +78,8 @@ public abstract class SupervisorTests : IAsyncLifetime
         Assert.Contains("exited: customers (terminated by SIGKILL; not expected)", log, StringComparison.Ordinal);
         // The restarted worker replaced the stale pid file, and answers its liveness probe on the same port.
         await Eventually.HoldsAsync(async () => File.Exists(Supervisor.PidFilePath("customers"))
-                && await File.ReadAllTextAsync(Supervisor.PidFilePath("customers")) == $"{restarted}\n", Started,
-            () => $"customers.pid to name {restarted}.\n{Supervisor.Describe()}");
+                && await File.ReadAllTextAsync(Supervisor.PidFilePath("customers")) == $"{restarted}\n",
+            () => $"customers.pid to name {restarted}.\n{Supervisor.Describe()}", Started);
         var health = await GetHealthAsync();
         Assert.True(health.Status == 200 && (string?)health.Body["status"] == "ok" && (int?)health.Body["pid"] == restarted,
             $"GET /healthz answered {health.Status} {health.Body.ToJsonString()}.");
@@ -144,8 +144,8 @@ public abstract class SupervisorTests : IAsyncLifetime
     }
 
     private async Task WaitForStartsAsync(int pid, int count) =>
-        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(pid).Count >= count, Started,
-            () => $"worker {pid} to start {count} tasks (journal: {_sandbox.ReadJournal().Started(pid).Count}).\n{Supervisor.Describe()}");
+        await Eventually.HoldsAsync(() => _sandbox.ReadJournal().Started(pid).Count >= count,
+            () => $"worker {pid} to start {count} tasks (journal: {_sandbox.ReadJournal().Started(pid).Count}).\n{Supervisor.Describe()}", Started);
 
     private Task WaitForAllSucceededAsync(IReadOnlyList<AsyncResult> handles) => SlowTasks.WaitAllSucceededAsync(handles, AllDone, Supervisor.Describe);
 

@@ -124,8 +124,8 @@ internal sealed class Supervisord : IAsyncDisposable
     public async Task WaitForStateAsync(string program, string state, TimeSpan timeout)
     {
         var last = "";
-        await Eventually.HoldsAsync(async () => (last = await StateAsync(program)) == state, timeout,
-            () => $"program {program} to be {state} (it is {last}).\n{Describe()}");
+        await Eventually.HoldsAsync(async () => (last = await StateAsync(program)) == state,
+            () => $"program {program} to be {state} (it is {last}).\n{Describe()}", timeout);
     }
 
     public string ReadLog() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";

@@ -43,8 +43,8 @@ public sealed class WorkerProcessLifeTests : IAsyncLifetime
         var pidFile = Path.Combine(_sandbox.Folder, "run", "%n.pid");
         var expanded = Path.Combine(_sandbox.Folder, "run", "w1.pid");
         var first = _sandbox.StartTestApp("first", "worker", "-n", "w1@%h", "--pidfile", pidFile, "-l", "warning");
-        await Eventually.HoldsAsync(() => File.Exists(expanded) && File.ReadAllText(expanded) == $"{first.Id}\n", Wait,
-            () => $"{expanded} to hold {first.Id}.\n{first.Describe()}");
+        await Eventually.HoldsAsync(() => File.Exists(expanded) && File.ReadAllText(expanded) == $"{first.Id}\n",
+            () => $"{expanded} to hold {first.Id}.\n{first.Describe()}", Wait);
 
         var (second, exitCode) = await _sandbox.RunTestAppAsync("second", Wait, "worker", "-n", "w1@%h", "--pidfile", pidFile, "-l", "warning");
         Assert.True(exitCode == 73, $"The second worker exited {exitCode}, not 73.\n{second.Describe()}");

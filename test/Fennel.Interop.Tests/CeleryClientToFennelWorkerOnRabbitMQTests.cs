@@ -25,10 +25,10 @@ public sealed class CeleryClientToFennelWorkerOnRabbitMQWithRpcTests(ITestOutput
         var first = await Sandbox.StartCeleryClientAsync([expiring], TimeSpan.FromSeconds(8));
 
         // No worker yet: the message waits in the queue, then the broker drops it when its TTL runs out.
-        await Eventually.HoldsAsync(async () => await Sandbox.CountReadyAsync() == 1, TimeSpan.FromSeconds(30),
-            () => $"the message to wait in {Sandbox.Queue}.\n{Sandbox.DescribeProcesses()}");
-        await Eventually.HoldsAsync(async () => await Sandbox.CountReadyAsync() == 0, TimeSpan.FromSeconds(30),
-            () => $"RabbitMQ to drop the expired message from {Sandbox.Queue}.\n{Sandbox.DescribeProcesses()}");
+        await Eventually.HoldsAsync(async () => await Sandbox.CountReadyAsync() == 1,
+            () => $"the message to wait in {Sandbox.Queue}.\n{Sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(30));
+        await Eventually.HoldsAsync(async () => await Sandbox.CountReadyAsync() == 0,
+            () => $"RabbitMQ to drop the expired message from {Sandbox.Queue}.\n{Sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(30));
 
         var worker = Sandbox.StartFennelWorker();
         await InteropSandbox.WaitUntilReadyAsync(worker);
@@ -59,8 +59,8 @@ public sealed class CeleryClientToFennelWorkerOnRabbitMQWithRpcTests(ITestOutput
         ContractCall[] low = [.. Enumerable.Range(0, 4).Select(i => new ContractCall($"low {i}", "tasks.add", $"[{i}, 100]", new Success($"{i + 100}")) { Priority = 1 })];
         ContractCall[] high = [.. Enumerable.Range(0, 4).Select(i => new ContractCall($"high {i}", "tasks.add", $"[{i}, 900]", new Success($"{i + 900}")) { Priority = 8 })];
         var client = await sandbox.StartCeleryClientAsync([.. low, .. high], ResultTimeout);
-        await Eventually.HoldsAsync(async () => await sandbox.CountReadyAsync() == low.Length + high.Length, TimeSpan.FromSeconds(30),
-            () => $"all {low.Length + high.Length} messages to wait in {sandbox.Queue}.\n{sandbox.DescribeProcesses()}");
+        await Eventually.HoldsAsync(async () => await sandbox.CountReadyAsync() == low.Length + high.Length,
+            () => $"all {low.Length + high.Length} messages to wait in {sandbox.Queue}.\n{sandbox.DescribeProcesses()}", TimeSpan.FromSeconds(30));
 
         var worker = sandbox.StartFennelWorker(concurrency: 1, prefetchMultiplier: 1);
         var results = await sandbox.ReadCeleryReportAsync(client, ResultTimeout);

@@ -54,9 +54,9 @@ public abstract class DashboardInteropTests(ITestOutputHelper output) : IAsyncLi
             workers = await dashboard.WorkersAsync();
             return condition();
         }
-        await Eventually.HoldsAsync(() => WorkersShowAsync(() => new[] { pyA, pyB, net }.All(n => Online(Listed(n)))),
-            Patience, () => $"GET api/workers to list {pyA}, {pyB} and {net} online: {new JsonArray([.. workers.Select(w => w.DeepClone())]).ToJsonString()}\n" +
-                Sandbox.DescribeProcesses(40));
+        await Eventually.HoldsAsync(() => WorkersShowAsync(() => new[] { pyA, pyB, net }.All(n => Online(Listed(n)))), () => $"GET api/workers to list {pyA}, {pyB} and {net} online: {new JsonArray([.. workers.Select(w => w.DeepClone())]).ToJsonString()}\n" +
+                Sandbox.DescribeProcesses(40),
+            Patience);
         foreach (var (node, process) in celery)
         {
             var listed = Listed(node)!;
@@ -71,8 +71,8 @@ public abstract class DashboardInteropTests(ITestOutputHelper output) : IAsyncLi
         var sleeping = await Sandbox.App.Client.SendTaskAsync("tasks.sleep", new JsonArray { 4 }, options: new CallOptions { Queue = Sandbox.Queue });
         JsonObject? task = null;
         // STARTED; on a machine slow enough to take 4 s to show it, already SUCCESS (the shutdown then finds nothing running).
-        await Eventually.HoldsAsync(async () => (task = await dashboard.TaskAsync(sleeping.Id)) is not null && (string?)task["state"] is "STARTED" or "SUCCESS",
-            Patience, () => $"GET api/tasks/{sleeping.Id} to show it STARTED: {task?.ToJsonString() ?? "not listed"}\n{Sandbox.DescribeProcesses(40)}");
+        await Eventually.HoldsAsync(async () => (task = await dashboard.TaskAsync(sleeping.Id)) is not null && (string?)task["state"] is "STARTED" or "SUCCESS", () => $"GET api/tasks/{sleeping.Id} to show it STARTED: {task?.ToJsonString() ?? "not listed"}\n{Sandbox.DescribeProcesses(40)}",
+            Patience);
         output.WriteLine($"api/tasks/{sleeping.Id}: {task!.ToJsonString()}");
         var victim = (string?)task!["worker"] ?? throw new InvalidOperationException($"The task has no worker: {task.ToJsonString()}");
         Assert.Contains(victim, celery.Keys);
@@ -95,8 +95,8 @@ public abstract class DashboardInteropTests(ITestOutputHelper output) : IAsyncLi
             var online = Online(Listed(victim));
             if (shown.Count == 0 || shown[^1] != (online ? "online" : "offline")) shown.Add(online ? "online" : "offline");
             return celery[victim].HasExited && (string?)task?["state"] == "SUCCESS" && !online && Listed(victim)?["offline_at"] is not null;
-        }, Patience, () => $"{victim} to exit, its task to show SUCCESS and the worker offline: {Listed(victim)?.ToJsonString()}, {task?.ToJsonString()}\n" +
-            Sandbox.DescribeProcesses(40));
+        }, () => $"{victim} to exit, its task to show SUCCESS and the worker offline: {Listed(victim)?.ToJsonString()}, {task?.ToJsonString()}\n" +
+            Sandbox.DescribeProcesses(40), Patience);
         Assert.True(await celery[victim].WaitForExitAsync(Patience) == 0, $"The Celery worker must exit 0.\n{celery[victim].Describe()}");
         Assert.Equal(TaskState.Success, (await sleeping.WaitAsync(TimeSpan.FromSeconds(10))).State);
         Assert.Equal(victim, (string?)task!["worker"]);

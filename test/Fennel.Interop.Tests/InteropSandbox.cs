@@ -149,7 +149,7 @@ internal sealed partial class InteropSandbox : IAsyncDisposable
     public static async Task WaitUntilReadyAsync(ChildProcess worker)
     {
         bool Ready() => worker.StderrLines.Any(l => ReadyLine().IsMatch(l));
-        await Eventually.HoldsAsync(() => Ready() || worker.HasExited, StartTimeout, () => $"{worker.Name} to log that it is ready.\n{worker.Describe()}");
+        await Eventually.HoldsAsync(() => Ready() || worker.HasExited, () => $"{worker.Name} to log that it is ready.\n{worker.Describe()}", StartTimeout);
         if (!Ready()) throw new InvalidOperationException($"{worker.Name} exited before it was ready.\n{worker.Describe()}");
     }
 

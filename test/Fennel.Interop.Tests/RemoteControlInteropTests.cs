@@ -88,7 +88,7 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
         {
             running = (await CeleryInspectAsync("active", node))!.AsArray().OfType<JsonObject>().FirstOrDefault(t => t["id"]?.GetValue<string>() == sleeping.Id);
             return running is not null;
-        }, Patience, () => $"celery inspect active to list {sleeping.Id}.\n{Sandbox.DescribeProcesses(40)}");
+        }, () => $"celery inspect active to list {sleeping.Id}.\n{Sandbox.DescribeProcesses(40)}", Patience);
         Assert.Equal("tasks.sleep", running!["name"]?.GetValue<string>());
         output.WriteLine("celery inspect active: " + running.ToJsonString());
 
@@ -109,8 +109,8 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
         await InteropSandbox.WaitUntilReadyAsync(worker);
         var receiver = Sandbox.StartPython("Celery EventReceiver", "receive_events.py", "--broker", Sandbox.BrokerUrl, "--seconds", "60");
         await Eventually.HoldsAsync(() => JsonLines(receiver).Any(l => l["event"]?["hostname"]?.GetValue<string>() == node
-                && l["event"]?["type"]?.GetValue<string>() == "worker-heartbeat"),
-            Patience, () => $"Celery's EventReceiver to get a heartbeat from {node}.\n{receiver.Describe()}\n{Sandbox.DescribeProcesses(40)}");
+                && l["event"]?["type"]?.GetValue<string>() == "worker-heartbeat"), () => $"Celery's EventReceiver to get a heartbeat from {node}.\n{receiver.Describe()}\n{Sandbox.DescribeProcesses(40)}",
+            Patience);
 
         var calls = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => SendAsync("tasks.add", $"[{i}, 100]")));
         foreach (var call in calls) await call.WaitAsync(Patience);
@@ -121,7 +121,7 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
                 .Where(e => e["hostname"]?.GetValue<string>() == node && e["uuid"] is not null)
                 .Select(e => (Id: e["uuid"]!.GetValue<string>(), Type: e["type"]!.GetValue<string>())).ToHashSet();
             return calls.All(c => wanted.All(t => seen.Contains((c.Id, t))));
-        }, Patience, () => $"received, started and succeeded for all 10 tasks.\n{receiver.Describe()}");
+        }, () => $"received, started and succeeded for all 10 tasks.\n{receiver.Describe()}", Patience);
 
         var lines = JsonLines(receiver);
         foreach (var call in calls)
@@ -145,8 +145,8 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
 
         Assert.Equal("pong", (await FennelAsync(node, "inspect", "ping"))?["ok"]?.GetValue<string>());
         var events = Sandbox.StartFennelTool("events", "--dump", "--for", "120");
-        await Eventually.HoldsAsync(() => JsonLines(events).Any(e => e["hostname"]?.GetValue<string>() == node && e["type"]?.GetValue<string>() == "worker-heartbeat"),
-            Patience, () => $"fennel events to show a heartbeat of {node}.\n{events.Describe()}\n{Sandbox.DescribeProcesses(40)}");
+        await Eventually.HoldsAsync(() => JsonLines(events).Any(e => e["hostname"]?.GetValue<string>() == node && e["type"]?.GetValue<string>() == "worker-heartbeat"), () => $"fennel events to show a heartbeat of {node}.\n{events.Describe()}\n{Sandbox.DescribeProcesses(40)}",
+            Patience);
 
         var sleeping = await SendAsync("tasks.sleep", "[4]");
         JsonObject? running = null;
@@ -154,7 +154,7 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
         {
             running = (await FennelAsync(node, "inspect", "active"))!.AsArray().OfType<JsonObject>().FirstOrDefault(t => t["id"]?.GetValue<string>() == sleeping.Id);
             return running is not null;
-        }, Patience, () => $"fennel inspect active to list {sleeping.Id}.\n{Sandbox.DescribeProcesses(40)}");
+        }, () => $"fennel inspect active to list {sleeping.Id}.\n{Sandbox.DescribeProcesses(40)}", Patience);
         Assert.Equal("tasks.sleep", running!["name"]?.GetValue<string>());
 
         var stats = (await FennelAsync(node, "inspect", "stats"))!.AsObject();
@@ -168,7 +168,7 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
         {
             var types = JsonLines(events).Where(e => e["uuid"]?.GetValue<string>() == sleeping.Id).Select(e => e["type"]?.GetValue<string>()).ToHashSet();
             return types.SetEquals(["task-received", "task-started", "task-succeeded"]);
-        }, Patience, () => $"fennel events to show received, started and succeeded for {sleeping.Id}.\n{events.Describe()}");
+        }, () => $"fennel events to show received, started and succeeded for {sleeping.Id}.\n{events.Describe()}", Patience);
 
         var (shutdownExit, shutdown) = await Sandbox.RunFennelToolAsync("control", "shutdown", "-d", node);
         Assert.True(shutdownExit == 0, shutdown.Describe());
@@ -192,15 +192,20 @@ public abstract class RemoteControlInteropTests(ITestOutputHelper output) : IAsy
         Assert.True(humanExit == 0 && human.Stdout.Contains(py, StringComparison.Ordinal), human.Describe());
         output.WriteLine(human.Stdout);
 
+        var events = Sandbox.StartFennelTool("events", "--dump", "--workers-only", "--for", "120");
         var watch = Sandbox.StartFennelTool("status", "--watch", "--json", "--for", "120");
-        await Eventually.HoldsAsync(() => JsonLines(watch).Count(l => l["status"]?.GetValue<string>() == "online") >= 3,
-            Patience, () => $"fennel status --watch to list the nodes.\n{watch.Describe()}");
-        // Let the watcher hear each worker's heartbeat (every 2 s) before one of them dies without saying so.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Eventually.HoldsAsync(() => JsonLines(watch).Count(l => l["status"]?.GetValue<string>() == "online") >= 3, () => $"fennel status --watch to list the nodes.\n{watch.Describe()}",
+            Patience);
+        // The watcher hears each worker's heartbeat (every 2 s) before one of them dies without saying so: fennel events,
+        // on the same broadcast, shows a heartbeat of each one after the watcher listed them.
+        int Heartbeats(string node) => JsonLines(events).Count(e => e["hostname"]?.GetValue<string>() == node && e["type"]?.GetValue<string>() == "worker-heartbeat");
+        var before = new[] { a, b, py }.ToDictionary(n => n, Heartbeats);
+        await Eventually.HoldsAsync(() => before.All(n => Heartbeats(n.Key) > n.Value), () => $"fennel events to show a heartbeat of {a}, {b} and {py}.\n{events.Describe()}",
+            Patience);
         var killed = Stopwatch.StartNew();
         workerB.Signal(ChildProcess.SigKill);
-        await Eventually.HoldsAsync(() => JsonLines(watch).Any(l => l["node"]?.GetValue<string>() == b && l["status"]?.GetValue<string>() == "offline"),
-            Patience, () => $"fennel status --watch to report {b} offline.\n{watch.Describe()}");
+        await Eventually.HoldsAsync(() => JsonLines(watch).Any(l => l["node"]?.GetValue<string>() == b && l["status"]?.GetValue<string>() == "offline"), () => $"fennel status --watch to report {b} offline.\n{watch.Describe()}",
+            Patience);
         var elapsed = killed.Elapsed;
         output.WriteLine($"{b} reported offline {elapsed.TotalSeconds:0.00} s after kill -9: " +
             JsonLines(watch).Last(l => l["node"]?.GetValue<string>() == b).ToJsonString());

@@ -36,8 +36,8 @@ public sealed class SharedQueueTests(ITestOutputHelper output) : IAsyncLifetime
         // Nothing left behind in the broker: the queue is empty and no message is still held in kombu's unacked hash.
         await using var redis = await InteropSandbox.ConnectAsync();
         var db = redis.GetDatabase();
-        await Eventually.HoldsAsync(async () => await db.HashLengthAsync("unacked") == 0 && await db.ListLengthAsync(_sandbox.Queue) == 0,
-            TimeSpan.FromSeconds(30), () => $"the queue and the unacked hash to be empty (unacked: {db.HashLength("unacked")}, queue: {db.ListLength(_sandbox.Queue)})");
+        await Eventually.HoldsAsync(async () => await db.HashLengthAsync("unacked") == 0 && await db.ListLengthAsync(_sandbox.Queue) == 0, () => $"the queue and the unacked hash to be empty (unacked: {db.HashLength("unacked")}, queue: {db.ListLength(_sandbox.Queue)})",
+            TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -113,8 +113,8 @@ public sealed class SharedQueueTests(ITestOutputHelper output) : IAsyncLifetime
 
         // Each worker logs "Task <name>[<id>] received" per message it takes and "... succeeded" per successful run, after
         // storing the result; wait until every run is in the logs, then count.
-        await Eventually.HoldsAsync(() => WorkerLog.Read(fennel).Succeeded.Count() + WorkerLog.Read(celery).Succeeded.Count() >= TaskCount,
-            TimeSpan.FromSeconds(30), () => $"both logs to show {TaskCount} successful runs.\n{_sandbox.DescribeProcesses(lastLines: 40)}");
+        await Eventually.HoldsAsync(() => WorkerLog.Read(fennel).Succeeded.Count() + WorkerLog.Read(celery).Succeeded.Count() >= TaskCount, () => $"both logs to show {TaskCount} successful runs.\n{_sandbox.DescribeProcesses(lastLines: 40)}",
+            TimeSpan.FromSeconds(30));
         var fennelLog = WorkerLog.Read(fennel);
         var celeryLog = WorkerLog.Read(celery);
         var runs = fennelLog.Succeeded.Concat(celeryLog.Succeeded).CountBy(id => id).ToDictionary(StringComparer.Ordinal);

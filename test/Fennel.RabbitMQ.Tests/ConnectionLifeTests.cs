@@ -20,18 +20,16 @@ public sealed class ConnectionLifeTests(ITestOutputHelper output)
         var before = Assert.Single(await transport.FetchAsync([queue], 1, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(15)));
         await transport.AckAsync(before);
         // The ack is on its way: let the broker have it before the line goes (an ack lost in a cut means a redelivery).
-        var settled = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_queues", "-q", "-p", TestBroker.VirtualHost, "name", "messages_unacknowledged")
-            .Contains($"{queue}\t0", StringComparison.Ordinal) && DateTime.UtcNow < settled)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.HoldsAsync(() => Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_queues", "-q", "-p", TestBroker.VirtualHost, "name", "messages_unacknowledged")
+            .Contains($"{queue}\t0", StringComparison.Ordinal), $"the broker to have the ack of {queue}'s message");
 
+        var connections = ConnectionsToTheVirtualHost();
         proxy.Cut();
         var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<BrokerException>(() => transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Wrap("during"))));
         output.WriteLine($"publish during the cut failed after {clock.Elapsed.TotalSeconds:0.0} s: {error.Message}");
-        await Task.Delay(TimeSpan.FromSeconds(4)); // long enough for missed heartbeats to end the connection
+        // Missed heartbeats end the connection (the tests of this project run one at a time: the count is this test's).
+        await Eventually.HoldsAsync(() => ConnectionsToTheVirtualHost() < connections, "the broker to close the silent connection for missed heartbeats");
         proxy.Restore();
 
         // Publishing works again once the client reconnected on its own; the message published then is consumed.
@@ -50,17 +48,21 @@ public sealed class ConnectionLifeTests(ITestOutputHelper output)
         }
         output.WriteLine($"publishing again {clock.Elapsed.TotalSeconds:0.0} s after the line came back");
         var fetched = new List<string>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!fetched.Contains("after") && DateTime.UtcNow < deadline)
+        await Eventually.HoldsAsync(async () =>
         {
             foreach (var delivery in await transport.FetchAsync([queue], 10, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(1)))
             {
                 fetched.Add(KombuBodies.Unwrap(delivery.Body));
                 await transport.AckAsync(delivery);
             }
-        }
+            return fetched.Contains("after");
+        }, () => $"the message published after the cut (consumed: {string.Join(", ", fetched)})", TimeSpan.FromSeconds(30));
         output.WriteLine($"consumed after the cut: {string.Join(", ", fetched)} ({clock.Elapsed.TotalSeconds:0.0} s after the line came back)");
         Assert.Contains("after", fetched);
         Assert.DoesNotContain("before", fetched);
     }
+
+    private static int ConnectionsToTheVirtualHost() =>
+        Testing.Servers.RabbitMQTestServer.Rabbitmqctl("list_connections", "-q", "vhost")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Count(l => l == TestBroker.VirtualHost);
 }

@@ -29,14 +29,9 @@ internal sealed class RawBroker : IAsyncDisposable
     /// <summary>Takes one message, waiting for it to arrive.</summary>
     public async Task<BasicGetResult> GetAsync(string queue)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            var result = await Channel.BasicGetAsync(queue, autoAck: true);
-            if (result is not null) return result;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Nothing arrived on {queue}.");
-            await Task.Delay(20);
-        }
+        BasicGetResult? result = null;
+        await Eventually.HoldsAsync(async () => (result = await Channel.BasicGetAsync(queue, autoAck: true)) is not null, $"a message on {queue}");
+        return result!;
     }
 
     public async ValueTask DisposeAsync()

@@ -89,16 +89,18 @@ public sealed class BroadcastLayoutTests : IAsyncLifetime
     public async Task A_reply_waits_in_the_list_for_a_subscriber_that_is_busy()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var busy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var received = Channel.CreateUnbounded<string>();
         await using var subscription = await _transport.SubscribeAsync(Replies, _oid, async m =>
         {
+            busy.TrySetResult();
             await gate.Task;
             await received.Writer.WriteAsync(KombuBodies.Unwrap(m.Body));
         });
 
         await _transport.BroadcastAsync(Replies, _oid, KombuBodies.Wrap("one"));
         await _transport.BroadcastAsync(Replies, _oid, KombuBodies.Wrap("two"));
-        await Task.Delay(200);
+        await busy.Task.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal(1, await Redis.ListLengthAsync(ReplyQueue)); // "one" is with the handler, "two" waits on the server
         gate.SetResult();
 

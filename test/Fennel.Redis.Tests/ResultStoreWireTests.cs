@@ -44,8 +44,7 @@ public sealed class ResultStoreWireTests : IAsyncLifetime
         Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(86390), TimeSpan.FromSeconds(86400));
 
         // The commands, in order, on one connection: MULTI, SETEX key 86400 value, PUBLISH key value, EXEC.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (monitor.LinesWith("\"EXEC\"").Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Eventually.HoldsAsync(() => monitor.LinesWith("\"EXEC\"").Count > 0, "MONITOR to show the EXEC");
         var commands = monitor.LinesWith(key);
         Assert.Contains(commands, l => l.Contains($"\"SETEX\" \"{key}\" \"86400\"", StringComparison.Ordinal));
         Assert.Contains(commands, l => l.Contains($"\"PUBLISH\" \"{key}\"", StringComparison.Ordinal));
@@ -73,7 +72,10 @@ public sealed class ResultStoreWireTests : IAsyncLifetime
     {
         var taskId = Guid.NewGuid().ToString();
         var waiting = _store.WaitAsync(taskId, TimeSpan.FromSeconds(30));
-        await Task.Delay(200);
+        // The waiter listens once it has subscribed to the task's channel.
+        await Eventually.HoldsAsync(async () =>
+            (long)((RedisResult[])(await RedisTestDatabase.Database.ExecuteAsync("PUBSUB", "NUMSUB", "celery-task-meta-" + taskId))!)[1] > 0,
+            $"a subscriber on celery-task-meta-{taskId}");
         Assert.False(waiting.IsCompleted);
 
         // Another writer: Celery's SETEX + PUBLISH, as a Python worker sends it.

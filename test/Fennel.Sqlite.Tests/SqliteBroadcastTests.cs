@@ -2,6 +2,7 @@ using System.Text;
 using System.Threading.Channels;
 using Fennel.Transport;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Fennel.Sqlite.Tests;
 
@@ -15,10 +16,10 @@ public sealed class SqliteBroadcastTests(TemporaryFolder folder) : IClassFixture
     {
         // Spelled differently, the path gives each transport its own in-process wake-up signal, as two processes have:
         // they hear each other only by polling the file.
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("fennel.db");
         var otherSpelling = Path.Combine(Path.GetDirectoryName(path)!, ".", Path.GetFileName(path));
-        await using var first = new SqliteTransport(TemporaryFolder.OptionsFor(path));
-        await using var second = new SqliteTransport(TemporaryFolder.OptionsFor(otherSpelling));
+        await using var first = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var second = new SqliteTransport(new SqliteOptions { Path = otherSpelling });
         await first.BroadcastAsync("celery.pidbox", "", Encoding.UTF8.GetBytes("before anyone subscribed"));
         var firstInbox = Channel.CreateUnbounded<string>();
         var secondInbox = Channel.CreateUnbounded<string>();
@@ -35,17 +36,17 @@ public sealed class SqliteBroadcastTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Broadcasts_older_than_a_minute_are_trimmed_by_a_later_publish()
     {
-        var path = folder.NewDatabasePath();
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path), clock);
+        var path = folder.NewFilePath("fennel.db");
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = path }, clock);
         await transport.BroadcastAsync("celeryev", "worker.online", Encoding.UTF8.GetBytes("old 1"));
-        clock.Now += TimeSpan.FromSeconds(2);
+        clock.Advance(TimeSpan.FromSeconds(2));
         await transport.BroadcastAsync("celeryev", "worker.heartbeat", Encoding.UTF8.GetBytes("old 2"));
-        clock.Now += TimeSpan.FromSeconds(30);
+        clock.Advance(TimeSpan.FromSeconds(30));
         await transport.BroadcastAsync("celeryev", "worker.heartbeat", Encoding.UTF8.GetBytes("young"));
         Assert.Equal(3L, await CountAsync(path));
 
-        clock.Now += TimeSpan.FromSeconds(31); // "old 1" and "old 2" are over a minute old, "young" is not.
+        clock.Advance(TimeSpan.FromSeconds(31)); // "old 1" and "old 2" are over a minute old, "young" is not.
         await transport.BroadcastAsync("celeryev", "worker.heartbeat", Encoding.UTF8.GetBytes("new"));
 
         Assert.Equal(["young", "new"], await BodiesAsync(path));
@@ -54,11 +55,11 @@ public sealed class SqliteBroadcastTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task A_subscriber_after_a_trim_that_emptied_the_table_still_gets_only_new_broadcasts()
     {
-        var path = folder.NewDatabasePath();
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path), clock);
+        var path = folder.NewFilePath("fennel.db");
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = path }, clock);
         await transport.BroadcastAsync("celeryev", "worker.online", Encoding.UTF8.GetBytes("old"));
-        clock.Now += TimeSpan.FromMinutes(2);
+        clock.Advance(TimeSpan.FromMinutes(2));
         await transport.BroadcastAsync("celeryev", "worker.online", Encoding.UTF8.GetBytes("last before"));
         var inbox = Channel.CreateUnbounded<string>();
         await using var subscription = await transport.SubscribeAsync("celeryev", "#", m => inbox.Writer.WriteAsync(Text(m)).AsTask());
@@ -71,15 +72,19 @@ public sealed class SqliteBroadcastTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Disposing_the_transport_ends_its_subscriptions()
     {
-        var path = folder.NewDatabasePath();
-        var subscriber = new SqliteTransport(TemporaryFolder.OptionsFor(path));
-        await using var publisher = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        var path = folder.NewFilePath("fennel.db");
+        var subscriber = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var publisher = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var witness = new SqliteTransport(new SqliteOptions { Path = path });
         var calls = 0;
         await subscriber.SubscribeAsync("celeryev", "#", _ => { Interlocked.Increment(ref calls); return Task.CompletedTask; });
+        var inbox = Channel.CreateUnbounded<string>();
+        await using var witnessing = await witness.SubscribeAsync("celeryev", "#", m => inbox.Writer.WriteAsync(Text(m)).AsTask());
 
         await subscriber.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
         await publisher.BroadcastAsync("celeryev", "worker.heartbeat", Encoding.UTF8.GetBytes("nobody listens"));
-        await Task.Delay(300);
+        // Another process's subscriber polls the same table: once it has the broadcast, the disposed one would have too.
+        Assert.Equal(["nobody listens"], await TakeAsync(inbox, 1));
 
         Assert.Equal(0, Volatile.Read(ref calls));
     }

@@ -7,5 +7,5 @@ namespace Fennel.Sqlite.Tests;
 public sealed class SqliteResultStoreConformanceTests(TemporaryFolder folder) : ResultStoreConformanceTests, IClassFixture<TemporaryFolder>
 {
     protected override Task<IResultStore> CreateResultStoreAsync() =>
-        Task.FromResult<IResultStore>(new SqliteResultStore(TemporaryFolder.OptionsFor(folder.SharedDatabase)));
+        Task.FromResult<IResultStore>(new SqliteResultStore(new SqliteOptions { Path = folder.File("shared.db") }));
 }

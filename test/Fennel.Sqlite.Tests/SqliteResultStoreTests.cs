@@ -1,8 +1,9 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Fennel.Results;
 using Fennel.Transport;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Fennel.Sqlite.Tests;
 
@@ -14,13 +15,13 @@ public sealed class SqliteResultStoreTests(TemporaryFolder folder) : IClassFixtu
     [Fact]
     public async Task Results_expire_and_are_deleted_by_a_later_write()
     {
-        var path = folder.NewDatabasePath();
-        var clock = new ManualClock(Start);
-        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(path), clock);
+        var path = folder.NewFilePath("fennel.db");
+        var clock = new FakeTimeProvider(Start);
+        await using var store = new SqliteResultStore(new SqliteOptions { Path = path }, clock);
         await store.StoreAsync(Result("old"), TimeSpan.FromMinutes(1));
         Assert.NotNull(await store.GetAsync("old"));
 
-        clock.Now = Start.AddMinutes(2);
+        clock.SetUtcNow(Start.AddMinutes(2));
         Assert.Null(await store.GetAsync("old"));
         await store.StoreAsync(Result("new"), TimeSpan.FromMinutes(1));
 
@@ -30,7 +31,7 @@ public sealed class SqliteResultStoreTests(TemporaryFolder folder) : IClassFixtu
     [Fact]
     public async Task A_result_that_never_expires_is_kept()
     {
-        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        await using var store = new SqliteResultStore(new SqliteOptions { Path = folder.NewFilePath("fennel.db") });
 
         await store.StoreAsync(Result("forever"), TimeSpan.MaxValue);
 
@@ -40,9 +41,9 @@ public sealed class SqliteResultStoreTests(TemporaryFolder folder) : IClassFixtu
     [Fact]
     public async Task Results_and_messages_share_one_file()
     {
-        var path = folder.NewDatabasePath();
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
-        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(path));
+        var path = folder.NewFilePath("fennel.db");
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var store = new SqliteResultStore(new SqliteOptions { Path = path });
 
         await transport.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("task")));
         await store.StoreAsync(Result("shared"), TimeSpan.FromHours(1));
@@ -54,8 +55,8 @@ public sealed class SqliteResultStoreTests(TemporaryFolder folder) : IClassFixtu
     [Fact]
     public async Task Stored_bytes_are_celery_result_json()
     {
-        var path = folder.NewDatabasePath();
-        await using var store = new SqliteResultStore(TemporaryFolder.OptionsFor(path));
+        var path = folder.NewFilePath("fennel.db");
+        await using var store = new SqliteResultStore(new SqliteOptions { Path = path });
 
         await store.StoreAsync(Result("json"), TimeSpan.FromHours(1));
 

@@ -7,5 +7,5 @@ namespace Fennel.Sqlite.Tests;
 public sealed class SqliteRevokeStoreConformanceTests(TemporaryFolder folder) : RevokeStoreConformanceTests, IClassFixture<TemporaryFolder>
 {
     protected override Task<ITransport> CreateStoreAsync() =>
-        Task.FromResult<ITransport>(new SqliteTransport(TemporaryFolder.OptionsFor(folder.SharedDatabase)));
+        Task.FromResult<ITransport>(new SqliteTransport(new SqliteOptions { Path = folder.File("shared.db") }));
 }

@@ -7,5 +7,5 @@ namespace Fennel.Sqlite.Tests;
 public sealed class SqliteTransportConformanceTests(TemporaryFolder folder) : TransportConformanceTests, IClassFixture<TemporaryFolder>
 {
     protected override Task<ITransport> CreateTransportAsync() =>
-        Task.FromResult<ITransport>(new SqliteTransport(TemporaryFolder.OptionsFor(folder.SharedDatabase)));
+        Task.FromResult<ITransport>(new SqliteTransport(new SqliteOptions { Path = folder.File("shared.db") }));
 }

@@ -11,13 +11,13 @@ public sealed class SqliteTransportProviderTests(TemporaryFolder folder) : IClas
     {
         await using var services = new ServiceCollection().BuildServiceProvider();
         await using var provider = new SqliteTransportProvider();
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("fennel.db");
         var spelledOtherwise = Path.Combine(Path.GetDirectoryName(path)!, "..", Path.GetFileName(Path.GetDirectoryName(path)!), "fennel.db");
 
         var transport = provider.CreateTransport($"sqlite:///{path}", services);
 
         Assert.Same(transport, provider.CreateTransport($"sqlite:///{spelledOtherwise}", services));
-        Assert.NotSame(transport, provider.CreateTransport($"sqlite:///{folder.NewDatabasePath()}", services));
+        Assert.NotSame(transport, provider.CreateTransport($"sqlite:///{folder.NewFilePath("fennel.db")}", services));
         Assert.IsType<SqliteTransport>(transport);
         var results = provider.CreateResultStore($"sqlite:///{path}", services);
         Assert.IsType<SqliteResultStore>(results);
@@ -30,7 +30,7 @@ public sealed class SqliteTransportProviderTests(TemporaryFolder folder) : IClas
     {
         await using var services = new ServiceCollection().BuildServiceProvider();
         await using var provider = new SqliteTransportProvider();
-        var url = $"sqlite:///{folder.NewDatabasePath()}";
+        var url = $"sqlite:///{folder.NewFilePath("fennel.db")}";
         var first = provider.CreateTransport(url, services);
         await first.DisposeAsync();
 

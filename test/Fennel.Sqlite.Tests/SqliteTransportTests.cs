@@ -14,9 +14,9 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     public async Task Two_transports_on_one_file_never_hand_out_the_same_message()
     {
         // Two instances on one file stand for two worker processes: they share nothing but the file.
-        var path = folder.NewDatabasePath();
-        await using var first = new SqliteTransport(TemporaryFolder.OptionsFor(path));
-        await using var second = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        var path = folder.NewFilePath("fennel.db");
+        await using var first = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var second = new SqliteTransport(new SqliteOptions { Path = path });
         const int count = 500;
         await first.PublishBatchAsync(Enumerable.Range(0, count).Select(i => new OutgoingMessage("work", Encoding.UTF8.GetBytes($"m{i}"))).ToList());
 
@@ -30,9 +30,9 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Publish_on_one_transport_reaches_a_fetch_waiting_on_another()
     {
-        var path = folder.NewDatabasePath();
-        await using var producer = new SqliteTransport(TemporaryFolder.OptionsFor(path));
-        await using var worker = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        var path = folder.NewFilePath("fennel.db");
+        await using var producer = new SqliteTransport(new SqliteOptions { Path = path });
+        await using var worker = new SqliteTransport(new SqliteOptions { Path = path });
         var fetch = worker.FetchAsync(["celery"], 1, LongLease, TimeSpan.FromSeconds(20));
 
         await producer.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("hello")));
@@ -44,10 +44,10 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Schema_is_created_on_a_fresh_file()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("fennel.db");
         Assert.False(Directory.Exists(Path.GetDirectoryName(path)));
 
-        await using (var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path)))
+        await using (var transport = new SqliteTransport(new SqliteOptions { Path = path }))
         {
             await transport.DeclareQueueAsync("declared");
         }
@@ -66,7 +66,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task A_version_1_file_is_upgraded_with_the_revokes_table_and_keeps_its_messages()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("fennel.db");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -87,7 +87,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
             await command.ExecuteNonQueryAsync();
         }
 
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = path });
         Assert.Equal(1, await transport.GetQueueLengthAsync("celery"));
         var now = DateTimeOffset.UtcNow;
         await transport.AddRevokesAsync([new Revocation("t-1", false, now, now.AddHours(1))]);
@@ -99,7 +99,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [InlineData(true)]
     public async Task A_version_2_file_is_upgraded_in_place_with_broadcasts_and_rate_limits(bool rateLimitsCreatedOnFirstUse)
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("fennel.db");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -130,7 +130,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
             await command.ExecuteNonQueryAsync();
         }
 
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = path });
         Assert.Equal(1, await transport.GetQueueLengthAsync("celery"));
         Assert.Equal("t-old", Assert.Single((await transport.ReadRevokesAsync(null, 10)).Revocations).TaskId);
         var wait = await transport.TryTakeTurnAsync("tasks.slow", TimeSpan.FromSeconds(1));
@@ -149,7 +149,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task A_file_with_a_newer_schema_is_refused()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("fennel.db");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -157,7 +157,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
             await ScalarAsync(connection, "PRAGMA user_version = 99");
         }
 
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = path });
 
         var error = await Assert.ThrowsAsync<FennelConfigurationException>(() => transport.GetQueueLengthAsync("celery"));
         Assert.Contains("99", error.Message, StringComparison.Ordinal);
@@ -166,14 +166,14 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Message_survives_closing_and_reopening_the_file()
     {
-        var path = folder.NewDatabasePath();
-        await using (var producer = new SqliteTransport(TemporaryFolder.OptionsFor(path)))
+        var path = folder.NewFilePath("fennel.db");
+        await using (var producer = new SqliteTransport(new SqliteOptions { Path = path }))
         {
             await producer.PublishAsync(new OutgoingMessage("durable", Encoding.UTF8.GetBytes("still here"), Priority: 3));
         }
         SqliteConnection.ClearAllPools();
 
-        await using var reopened = new SqliteTransport(TemporaryFolder.OptionsFor(path));
+        await using var reopened = new SqliteTransport(new SqliteOptions { Path = path });
         var delivery = Assert.Single(await reopened.FetchAsync(["durable"], 10, LongLease, TimeSpan.FromSeconds(10)));
 
         Assert.Equal("still here", Encoding.UTF8.GetString(delivery.Body.Span));
@@ -183,7 +183,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Delivery_tag_of_another_transport_is_rejected()
     {
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = folder.NewFilePath("fennel.db") });
         var foreign = new Delivery("celery", Encoding.UTF8.GetBytes("x"), Guid.NewGuid().ToString("N"), 1);
 
         await Assert.ThrowsAsync<ArgumentException>(() => transport.AckAsync(foreign));
@@ -192,7 +192,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Fetch_with_an_endless_wait_can_be_cancelled()
     {
-        await using var transport = new SqliteTransport(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        await using var transport = new SqliteTransport(new SqliteOptions { Path = folder.NewFilePath("fennel.db") });
         using var cancel = new CancellationTokenSource();
         var fetch = transport.FetchAsync(["celery"], 1, LongLease, TimeSpan.MaxValue, cancel.Token);
 
@@ -204,7 +204,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
     [Fact]
     public async Task Operations_after_dispose_throw()
     {
-        var transport = new SqliteTransport(TemporaryFolder.OptionsFor(folder.NewDatabasePath()));
+        var transport = new SqliteTransport(new SqliteOptions { Path = folder.NewFilePath("fennel.db") });
         await transport.DisposeAsync();
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => transport.GetQueueLengthAsync("celery"));

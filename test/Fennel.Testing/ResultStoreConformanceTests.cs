@@ -88,7 +88,7 @@ public abstract class ResultStoreConformanceTests : IAsyncLifetime
         await Store.StoreAsync(Success(lasting), OneHour);
         await Store.StoreAsync(Success(expiring), TimeSpan.FromMilliseconds(200));
 
-        await WaitUntilAsync(async () => await Store.GetAsync(expiring) is null, "the result expired");
+        await Eventually.HoldsAsync(async () => await Store.GetAsync(expiring) is null, "the result expired");
 
         Assert.NotNull(await Store.GetAsync(lasting));
     }
@@ -143,7 +143,9 @@ public abstract class ResultStoreConformanceTests : IAsyncLifetime
     public async Task Non_ready_states_do_not_end_a_wait()
     {
         var taskId = NewTaskId();
+        var other = NewTaskId();
         var wait = Store.WaitAsync(taskId, TimeSpan.FromSeconds(30));
+        var otherWait = Store.WaitAsync(other, TimeSpan.FromSeconds(30));
 
         await Store.StoreAsync(new TaskResult { TaskId = taskId, State = TaskState.Started }, OneHour);
         await Store.StoreAsync(new TaskResult
@@ -152,8 +154,9 @@ public abstract class ResultStoreConformanceTests : IAsyncLifetime
             State = TaskState.Retry,
             Result = new RemoteException("TimeoutError", "try again", "builtins", null).ToResultJson(),
         }, OneHour);
-        // Long enough for a waiter that wrongly stops at STARTED or RETRY to have stopped.
-        await Task.Delay(300);
+        // A result stored after them has reached its waiter: a waiter that wrongly stops at STARTED or RETRY has stopped.
+        await Store.StoreAsync(Success(other), OneHour);
+        Assert.Equal(TaskState.Success, (await otherWait.WaitAsync(TimeSpan.FromSeconds(60))).State);
         Assert.False(wait.IsCompleted, "The wait ended on a state that is not ready.");
 
         await Store.StoreAsync(Success(taskId), OneHour);
@@ -184,17 +187,5 @@ public abstract class ResultStoreConformanceTests : IAsyncLifetime
 
         Assert.Null(await Store.GetAsync(forgotten));
         Assert.NotNull(await Store.GetAsync(kept));
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after a generous deadline.</summary>
-    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
     }
 }

@@ -117,7 +117,7 @@ public abstract partial class TransportConformanceTests
         Assert.Equal(2 + delayed, await Transport.GetQueueLengthAsync(queue));
 
         // A lapsed lease counts as waiting again.
-        await EventuallyAsync(async () => await Transport.GetQueueLengthAsync(queue) == 3 + delayed, "the lapsed lease counts again");
+        await Eventually.HoldsAsync(async () => await Transport.GetQueueLengthAsync(queue) == 3 + delayed, "the lapsed lease counts again");
         Assert.NotNull(leased);
     }
 }

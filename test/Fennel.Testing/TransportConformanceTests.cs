@@ -75,16 +75,4 @@ public abstract partial class TransportConformanceTests : IAsyncLifetime
     /// <summary>Fetches without waiting: what is ready now.</summary>
     protected Task<IReadOnlyList<Delivery>> FetchNowAsync(string queue, int maxMessages = 100) =>
         Transport.FetchAsync([queue], maxMessages, LongLease, TimeSpan.Zero);
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after the deadline.</summary>
-    protected static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        var deadline = DateTime.UtcNow + (timeout ?? ArrivalWait);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
-    }
 }

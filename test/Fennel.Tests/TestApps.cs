@@ -20,15 +20,4 @@ internal static class TestApps
         configure?.Invoke(builder);
         return builder.Build();
     }
-
-    /// <summary>Polls until the condition holds; fails the test after the deadline.</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? deadline = null, string? what = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(15));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > until) Assert.Fail($"Timed out waiting for {what ?? "a condition"}.");
-            await Task.Delay(10);
-        }
-    }
 }

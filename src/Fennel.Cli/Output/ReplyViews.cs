@@ -47,6 +47,7 @@ internal static class ReplyViews
             "registered" => Registered(ok),
             "active_queues" => Queues(ok),
             "revoked" => Revoked(ok),
+            "query_task" => QueryTask(ok, now),
             "stats" => Stats(ok),
             _ => Generic(ok),
         };
@@ -169,6 +170,25 @@ internal static class ReplyViews
             text.AppendLine(shown.Contains('\n', StringComparison.Ordinal) ? $"{r.Node}:\n{Indent(shown)}" : $"{r.Node}: {shown}");
         }
         return text.ToString().TrimEnd();
+    }
+
+    /// <summary><c>query_task</c>'s <c>{id: [state, request]}</c> per node, one row per task a node holds.</summary>
+    private static string QueryTask(IReadOnlyList<ControlReply> replies, DateTimeOffset now)
+    {
+        var table = new TextTable("NODE", "TASK ID", "STATE", "NAME", "ARGS", "KWARGS", "STARTED");
+        var none = new List<string>();
+        foreach (var r in replies)
+        {
+            var found = r.Payload as JsonObject ?? [];
+            if (found.Count == 0) none.Add(r.Node);
+            foreach (var (id, entry) in found)
+            {
+                var request = entry is JsonArray { Count: 2 } pair ? pair[1] as JsonObject : null;
+                table.Add(r.Node, id, entry is JsonArray { Count: > 0 } e ? Scalar(e[0]) : "", Scalar(request?["name"]), Scalar(request?["args"]),
+                    Scalar(request?["kwargs"]), Started(request?["time_start"], now));
+            }
+        }
+        return Combine(table, none, "none of these tasks");
     }
 
     private static string Combine(TextTable table, List<string> idle, string what)

@@ -24,6 +24,7 @@ internal static class ControlCommands
         ["registered"] = Registered,
         ["active_queues"] = c => Done(new JsonArray([.. c.Worker.Queues.Select(q => (JsonNode?)QueueDict(q))])),
         ["revoked"] = c => Done(new JsonArray([.. c.Worker.RevokedSnapshot().Select(r => (JsonNode?)JsonValue.Create(r.Id))])),
+        ["query_task"] = c => Done(QueryTask(c)),
         ["revoke"] = Revoke,
         ["terminate"] = c => Revoke(c with { Arguments = With(c.Arguments, "terminate", true) }),
         ["rate_limit"] = RateLimitCommand,
@@ -154,6 +155,24 @@ internal static class ControlCommands
         })]);
     }
 
+    /// <summary>
+    /// Celery's <c>query_task</c>: <c>{id: [state, request]}</c> for each asked id the worker holds, with state
+    /// <c>active</c> once a runner took it and <c>reserved</c> while it waits for a slot or its ETA (Celery counts ETA tasks
+    /// as reserved too), and the request as <c>Request.info()</c>. Ids the worker does not hold are left out.
+    /// </summary>
+    private static JsonObject QueryTask(ControlContext c)
+    {
+        var ids = TaskIds(c, "query_task", "ids").ToHashSet(StringComparer.Ordinal);
+        var found = new JsonObject();
+        foreach (var request in c.Worker.TrackedRequests())
+        {
+            var id = request.Job.Message.Id;
+            if (!ids.Contains(id) || found.ContainsKey(id)) continue;
+            found[id] = new JsonArray(request.StartedAt is null ? "reserved" : "active", request.Info(c.Worker, false));
+        }
+        return found;
+    }
+
     /// <summary>kombu's <c>Queue.as_dict(recurse=True)</c> for a queue on its own direct exchange, as Celery creates missing queues.</summary>
     internal static JsonObject QueueDict(string queue) => new()
     {
@@ -230,13 +249,7 @@ internal static class ControlCommands
 
     private static Task<JsonNode?> Revoke(ControlContext c)
     {
-        var ids = c.Arguments["task_id"] switch
-        {
-            JsonArray a => a.Select(n => n is JsonValue v && v.TryGetValue(out string? s) ? s : null).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
-            JsonValue v when v.TryGetValue(out string? one) => [one],
-            null => throw new ControlArgumentException("revoke() missing 1 required positional argument: 'task_id'"),
-            _ => throw new ControlArgumentException("revoke(): task_id must be a task id or a list of them"),
-        };
+        var ids = TaskIds(c, "revoke", "task_id");
         var terminate = Bool(c, "terminate") ?? false;
         var terminated = c.Worker.RevokeFromControl(ids, terminate);
         Log.RemoteRevoke(c.Logger, c.Worker.Name, string.Join(", ", ids), terminate ? $"; terminating {terminated.Count} running" : "");
@@ -357,6 +370,15 @@ internal static class ControlCommands
         copy[name] = value;
         return copy;
     }
+
+    /// <summary>One task id or a list of them (Celery's <c>maybe_list</c>), without repeats.</summary>
+    private static List<string> TaskIds(ControlContext c, string method, string name) => c.Arguments[name] switch
+    {
+        JsonArray a => a.Select(n => n is JsonValue v && v.TryGetValue(out string? s) ? s : null).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
+        JsonValue v when v.TryGetValue(out string? one) => [one],
+        null => throw new ControlArgumentException($"{method}() missing 1 required positional argument: '{name}'"),
+        _ => throw new ControlArgumentException($"{method}(): {name} must be a task id or a list of them"),
+    };
 
     private static string? Text(JsonNode? node) => node switch
     {

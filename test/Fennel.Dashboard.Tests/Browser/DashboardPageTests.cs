@@ -78,7 +78,7 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         // The third keeps running tasks: they complete, and its processed count in the table grows past them.
         var before = await ProcessedAsync(page, "c@test");
         for (var i = 0; i < 5; i++) Assert.Equal(i + 1, await (await add.DelayAsync(i, 1)).GetAsync(TimeSpan.FromSeconds(30)));
-        await TestApps.WaitUntilAsync(async () => await ProcessedAsync(page, "c@test") >= before + 5, "c@test's processed count to grow by 5 in the table",
+        await Eventually.HoldsAsync(async () => await ProcessedAsync(page, "c@test") >= before + 5, "c@test's processed count to grow by 5 in the table",
             TimeSpan.FromSeconds(30));
         await Expect(Status(page, "c@test")).ToHaveTextAsync("online");
         session.AssertNoPageErrors();
@@ -219,7 +219,7 @@ public sealed partial class DashboardPageTests(BrowserFixture browser) : IClassF
         await page.GotoAsync(host.Address + "#/dead-letters");
         await Expect(page.GetByTestId("dl-empty").Or(page.GetByTestId("dl-table"))).ToBeVisibleAsync();
         // The worker dead-letters the unknown task within moments; the page shows it when refreshed.
-        await TestApps.WaitUntilAsync(async () => (await store.ListDeadLettersAsync()).Count == 1, "the worker to dead-letter the unknown task");
+        await Eventually.HoldsAsync(async () => (await store.ListDeadLettersAsync()).Count == 1, "the worker to dead-letter the unknown task");
         await page.GetByTestId("dl-refresh").ClickAsync();
         var row = page.GetByTestId("dl-row");
         await Expect(row).ToHaveCountAsync(1);

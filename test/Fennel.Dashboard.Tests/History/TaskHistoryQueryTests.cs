@@ -1,5 +1,6 @@
 using Fennel.Dashboard.History;
 using Fennel.Events;
+using Microsoft.Extensions.Time.Testing;
 using static Fennel.Dashboard.Tests.History.Events;
 
 namespace Fennel.Dashboard.Tests.History;
@@ -26,7 +27,7 @@ public sealed class TaskHistoryQueryTests : IClassFixture<TaskHistoryQueryTests.
 
         public async Task InitializeAsync()
         {
-            Store = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = _folder.NewDatabasePath() }, new ManualClock(T0));
+            Store = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = _folder.NewFilePath("history.db") }, new FakeTimeProvider(T0));
             await Store.AppendAsync([
                 .. Lifecycle("a", T0, "tasks.add", "w1@host", "celery", runtime: 3, args: "(1, 2)"),
                 .. Lifecycle("b", T0.AddSeconds(10), "tasks.mul", "w2@host", "math", runtime: 1, result: "'needle%x'"),

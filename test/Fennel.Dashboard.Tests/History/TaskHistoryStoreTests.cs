@@ -3,17 +3,18 @@ using Fennel.Dashboard.History;
 using Fennel.Events;
 using Fennel.Monitoring;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 using static Fennel.Dashboard.Tests.History.Events;
 
 namespace Fennel.Dashboard.Tests.History;
 
 public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixture<TemporaryFolder>
 {
-    private readonly ManualClock _clock = new(T0);
+    private readonly FakeTimeProvider _clock = new(T0);
 
     private Task<TaskHistoryStore> OpenAsync(string? path = null, Action<TaskHistoryOptions>? configure = null)
     {
-        var options = new TaskHistoryOptions { Path = path ?? folder.NewDatabasePath() };
+        var options = new TaskHistoryOptions { Path = path ?? folder.NewFilePath("history.db") };
         configure?.Invoke(options);
         return TaskHistoryStore.OpenAsync(options, _clock);
     }
@@ -121,7 +122,7 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     [Fact]
     public async Task Reopening_the_file_gives_the_same_history()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("history.db");
         TaskDetail before;
         IReadOnlyList<WorkerInfo> workersBefore;
         IReadOnlyList<ThroughputBucket> throughputBefore;
@@ -156,7 +157,7 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     [Fact]
     public async Task A_file_from_a_newer_version_is_refused()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("history.db");
         await (await OpenAsync(path)).DisposeAsync();
         await using (var connection = new SqliteConnection($"Data Source={path}"))
         {
@@ -173,11 +174,11 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     [Fact]
     public async Task Trimming_by_count_keeps_the_most_recently_updated_tasks_and_drops_their_timelines()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("history.db");
         await using var store = await OpenAsync(path, o => o.MaxTasks = 10);
         for (var i = 0; i < 25; i++)
         {
-            _clock.Now = T0.AddSeconds(i);
+            _clock.SetUtcNow(T0.AddSeconds(i));
             await AppendAsync(store, Lifecycle($"t{i:00}", T0.AddSeconds(i)));
         }
         await store.TrimAsync();
@@ -192,10 +193,10 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     [Fact]
     public async Task Trimming_by_age_drops_old_tasks_throughput_and_workers()
     {
-        var path = folder.NewDatabasePath();
+        var path = folder.NewFilePath("history.db");
         await using var store = await OpenAsync(path, o => o.MaxAge = TimeSpan.FromHours(1));
         await AppendAsync(store, Lifecycle("old", T0));
-        _clock.Now = T0.AddHours(2);
+        _clock.SetUtcNow(T0.AddHours(2));
         await AppendAsync(store, Lifecycle("new", T0.AddHours(2), worker: "w2@host"));
         await store.TrimAsync();
 
@@ -211,12 +212,11 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     {
         await using var store = await OpenAsync(configure: o => { o.MaxTasks = 5; o.TrimInterval = TimeSpan.FromMilliseconds(100); });
         await store.AppendAsync(Enumerable.Range(0, 20).SelectMany(i => Lifecycle($"t{i}", T0.AddSeconds(i))));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await store.QueryTasksAsync(new TaskQuery())).Total > 5)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The background trim did not bring the history down to MaxTasks within 10 s.");
-            await Task.Delay(50);
-        }
+        // The trim timer runs on the store's clock: until it moves, all 20 tasks stay.
+        await Eventually.HoldsAsync(async () => (await store.QueryTasksAsync(new TaskQuery())).Total == 20, "the 20 tasks written");
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        await Eventually.HoldsAsync(async () => (await store.QueryTasksAsync(new TaskQuery())).Total == 5,
+            "the background trim to bring the history down to MaxTasks");
     }
 
     [Fact]
@@ -235,12 +235,12 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
     public async Task Throughput_counts_events_per_minute_and_state_over_the_window()
     {
         await using var store = await OpenAsync();
-        _clock.Now = T0.AddSeconds(10);
+        _clock.SetUtcNow(T0.AddSeconds(10));
         await AppendAsync(store, [.. Lifecycle("a", T0), .. Lifecycle("b", T0)]);
-        _clock.Now = T0.AddMinutes(1).AddSeconds(30);
+        _clock.SetUtcNow(T0.AddMinutes(1).AddSeconds(30));
         await AppendAsync(store, Lifecycle("c", T0.AddMinutes(1)));
         await AppendAsync(store, Failed("d", T0.AddMinutes(1)));
-        _clock.Now = T0.AddMinutes(3);
+        _clock.SetUtcNow(T0.AddMinutes(3));
 
         var all = await store.GetThroughputAsync(10);
         Assert.Contains(new ThroughputBucket(T0, "SUCCESS", 2), all);
@@ -278,14 +278,14 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
         Assert.Equal([1.0, 2, 3], w1.LoadAverage);
         Assert.Equal((T0, T0), (w1.OnlineAt, w1.LastHeartbeat));
 
-        _clock.Now = T0.AddSeconds(3);
-        await AppendAsync(store, new WorkerOfflineEvent { Hostname = "w2@host", Timestamp = At(_clock.Now) });
+        _clock.SetUtcNow(T0.AddSeconds(3));
+        await AppendAsync(store, new WorkerOfflineEvent { Hostname = "w2@host", Timestamp = At(_clock.GetUtcNow()) });
         workers = await store.GetWorkersAsync();
         Assert.True(workers[0].IsOnline);
         Assert.False(workers[1].IsOnline);
         Assert.Equal(T0.AddSeconds(3), workers[1].OfflineAt);
 
-        _clock.Now = T0.AddSeconds(5); // w1's last heartbeat is now older than freq x 2
+        _clock.SetUtcNow(T0.AddSeconds(5)); // w1's last heartbeat is now older than freq x 2
         Assert.False((await store.GetWorkersAsync())[0].IsOnline);
 
         // A task event is a sign of life too, but not after worker-offline: Celery says that when its warm shutdown
@@ -294,15 +294,15 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
         var w2 = (await store.GetWorkersAsync())[1];
         Assert.False(w2.IsOnline);
         Assert.Equal("w2@host", (await store.GetTaskAsync("t1"))!.Task.Worker);
-        _clock.Now = T0.AddSeconds(6);
-        await AppendAsync(store, new WorkerHeartbeatEvent { Hostname = "w2@host", Timestamp = At(_clock.Now), Freq = 2 });
+        _clock.SetUtcNow(T0.AddSeconds(6));
+        await AppendAsync(store, new WorkerHeartbeatEvent { Hostname = "w2@host", Timestamp = At(_clock.GetUtcNow()), Freq = 2 });
         w2 = (await store.GetWorkersAsync())[1];
         Assert.True(w2.IsOnline);
         Assert.Equal(T0.AddSeconds(6), w2.OnlineAt);
 
         // From then on its task events are heartbeats again.
-        _clock.Now = T0.AddSeconds(9);
-        await AppendAsync(store, Started("t2", _clock.Now, worker: "w2@host"));
+        _clock.SetUtcNow(T0.AddSeconds(9));
+        await AppendAsync(store, Started("t2", _clock.GetUtcNow(), worker: "w2@host"));
         w2 = (await store.GetWorkersAsync())[1];
         Assert.True(w2.IsOnline);
         Assert.Equal(T0.AddSeconds(9), w2.LastHeartbeat);
@@ -327,7 +327,7 @@ public sealed class TaskHistoryStoreTests(TemporaryFolder folder) : IClassFixtur
         Assert.Equal(("SUCCESS", null, null, null), (partial.State, partial.Name, partial.Result, partial.Runtime));
         Assert.Equal("SUCCESS", (await store.GetTaskAsync("after"))!.Task.State);
         Assert.Null(await store.GetTaskAsync("no-host"));
-        Assert.Equal(_clock.Now, (await store.GetTaskAsync("bad-time"))!.Task.SentAt); // a timestamp that is not a time falls back to receipt time
+        Assert.Equal(_clock.GetUtcNow(), (await store.GetTaskAsync("bad-time"))!.Task.SentAt); // a timestamp that is not a time falls back to receipt time
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public sealed class TaskHistoryThroughputTests(TemporaryFolder folder, ITestOutp
     [Fact]
     public async Task A_burst_of_20_000_events_is_applied_in_a_few_seconds()
     {
-        await using var store = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = folder.NewDatabasePath() });
+        await using var store = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = folder.NewFilePath("history.db") });
         // 5 000 tasks of 4 events each, arriving as workers send them: in task.multi batches of 100, interleaved.
         var events = Enumerable.Range(0, 5_000).SelectMany(i => Lifecycle($"task-{i:00000}", T0.AddMilliseconds(i), $"tasks.t{i % 20}", $"w{i % 4}@host")).ToArray();
         var stopwatch = Stopwatch.StartNew();

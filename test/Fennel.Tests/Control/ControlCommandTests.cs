@@ -70,7 +70,7 @@ public class ControlCommandTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
 
         var broadcast = (IBroadcastTransport)app.Transport;
-        var replies = await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Pattern = "b@*", Matcher = "glob" });
+        var replies = await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Pattern = "b@*", Matcher = "glob" }, "a@test", "b@test");
         Assert.Equal("b@test", Assert.Single(replies).Node);
     }
 
@@ -94,8 +94,8 @@ public class ControlCommandTests
         var broadcast = (IBroadcastTransport)app.Transport;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
-        Assert.Empty(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now - 5 }));
-        Assert.Single(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now + 30 }));
+        Assert.Empty(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now - 5 }, "a@test"));
+        Assert.Single(await CollectRawAsync(broadcast, new PidboxRequest("ping", []) { Expires = now + 30 }, "a@test"));
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public class ControlCommandTests
         var replies = await app.Client.Control.RequestAsync("shutdown", options: Quick());
 
         Assert.Empty(replies);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(a.State is Fennel.Worker.WorkerState.Stopping or Fennel.Worker.WorkerState.Stopped), Wait, "the worker to stop");
+        await Eventually.HoldsAsync(() => a.State is Fennel.Worker.WorkerState.Stopping or Fennel.Worker.WorkerState.Stopped, "the worker to stop", Wait);
         release.SetResult();
         await a.Completion.WaitAsync(Wait);
         Assert.False(a.StoppedCold);
@@ -180,11 +180,13 @@ public class ControlCommandTests
 
         Assert.Equal("no longer consuming from extra", Ok(Assert.Single(await app.Client.Control.RequestAsync("cancel_consumer", new JsonObject { ["queue"] = "extra" }, Quick()))));
         Assert.DoesNotContain("extra", a.Queues);
-        await Task.Delay(1200); // a fetch already waiting on the old list ends within its 1 s wait
-        var ignored = await add.DelayAsync(1, 1, new CallOptions { Queue = "extra" });
-        await Task.Delay(1500);
+        // A fetch already waiting on the old list of queues ends with the next message: once a marker on celery has run,
+        // every later fetch asks for celery alone.
+        Assert.Equal(2, await (await add.DelayAsync(1, 1)).GetAsync(Wait));
+        await add.DelayAsync(1, 1, new CallOptions { Queue = "extra" });
+        // A second marker, sent after it: a worker still consuming extra would have fetched the message on extra first.
+        Assert.Equal(4, await (await add.DelayAsync(2, 2)).GetAsync(Wait));
         Assert.Equal(1, await app.Transport.GetQueueLengthAsync("extra"));
-        _ = ignored;
     }
 
     [Fact]
@@ -258,6 +260,45 @@ public class ControlCommandTests
 
         var flagged = Assert.Single(await app.Client.Control.RequestAsync("revoke", new JsonObject { ["task_id"] = new JsonArray("x") }, Quick()));
         Assert.Equal("tasks x flagged as revoked", Ok(flagged));
+    }
+
+    [Fact]
+    public async Task Query_task_answers_as_celery_with_the_state_and_request_of_each_task_it_holds()
+    {
+        await using var app = TestApps.Create();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hold = app.Task<int, int>("tasks.hold", async (int n) =>
+        {
+            started.TrySetResult();
+            await release.Task;
+            return n;
+        });
+        await using var a = await StartWorkerAsync(app, "a@test", o => o.Concurrency = 1);
+        var running = await hold.DelayAsync(1);
+        var waiting = await hold.DelayAsync(2);
+        await started.Task.WaitAsync(Wait);
+        await Eventually.HoldsAsync(async () => Assert.Single(await app.Client.Control.RequestAsync("reserved", options: Quick())).Payload!.AsArray().Count == 1,
+            "the second task reserved");
+
+        var both = Assert.Single(await app.Client.Control.RequestAsync("query_task",
+            new JsonObject { ["ids"] = new JsonArray(running.Id, waiting.Id, "not-held") }, Quick())).Payload!.AsObject();
+        var one = Assert.Single(await app.Client.Control.RequestAsync("query_task", new JsonObject { ["ids"] = waiting.Id }, Quick())).Payload!.AsObject();
+        var none = Assert.Single(await app.Client.Control.RequestAsync("query_task", [], Quick()));
+        release.SetResult();
+        await waiting.GetAsync(Wait);
+
+        // Celery 5.2: {task id: [state, Request.info()]}, ids it does not hold left out.
+        Assert.Equal(new[] { running.Id, waiting.Id }.Order(StringComparer.Ordinal), both.Select(t => t.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("active", both[running.Id]![0]!.GetValue<string>());
+        Assert.Equal(running.Id, both[running.Id]![1]!["id"]!.GetValue<string>());
+        Assert.Equal("tasks.hold", both[running.Id]![1]!["name"]!.GetValue<string>());
+        Assert.NotNull(both[running.Id]![1]!["time_start"]);
+        Assert.Equal("reserved", both[waiting.Id]![0]!.GetValue<string>());
+        Assert.Equal(2, both[waiting.Id]![1]!["args"]![0]!.GetValue<int>());
+        Assert.Null(both[waiting.Id]![1]!["time_start"]);
+        Assert.Equal([waiting.Id], one.Select(t => t.Key)); // one id as a string, as kombu's maybe_list takes it
+        Assert.Contains("query_task() missing 1 required positional argument: 'ids'", none.Payload?["error"]?.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -344,8 +385,12 @@ public class ControlCommandTests
         Assert.Contains("cannot broadcast", error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Sends a raw request with a reply address and collects replies for half a second.</summary>
-    private static async Task<List<PidboxReply>> CollectRawAsync(IBroadcastTransport broadcast, PidboxRequest request)
+    /// <summary>
+    /// Sends a raw request with a reply address, then a ping to each of <paramref name="nodes"/>, and returns the replies
+    /// to the request once every node has answered the ping: a worker takes its requests in order, so by then each node
+    /// has answered the request or passed it over (no window to guess).
+    /// </summary>
+    private static async Task<List<PidboxReply>> CollectRawAsync(IBroadcastTransport broadcast, PidboxRequest request, params string[] nodes)
     {
         var oid = Guid.NewGuid().ToString();
         var replies = new List<PidboxReply>();
@@ -356,10 +401,16 @@ public class ControlCommandTests
         }))
         {
             var ticket = Guid.NewGuid().ToString();
-            await broadcast.BroadcastAsync("celery.pidbox", "", (request with { Ticket = ticket, ReplyTo = new PidboxAddress("reply.celery.pidbox", oid), Clock = 1 }).Encode());
-            await Task.Delay(500);
+            var barrier = Guid.NewGuid().ToString();
+            var replyTo = new PidboxAddress("reply.celery.pidbox", oid);
+            await broadcast.BroadcastAsync("celery.pidbox", "", (request with { Ticket = ticket, ReplyTo = replyTo, Clock = 1 }).Encode());
+            await broadcast.BroadcastAsync("celery.pidbox", "", new PidboxRequest("ping", []) { Destination = nodes, Ticket = barrier, ReplyTo = replyTo, Clock = 2 }.Encode());
+            await Eventually.HoldsAsync(() =>
+            {
+                lock (replies) return nodes.All(n => replies.Any(r => r.Ticket == barrier && r.Node == n));
+            }, $"{string.Join(" and ", nodes)} to answer the ping sent after the request");
+            lock (replies) return [.. replies.Where(r => r.Ticket == ticket)];
         }
-        lock (replies) return [.. replies];
     }
 
     private sealed class NoBroadcastTransport : ITransport

@@ -101,7 +101,7 @@ public class EventDispatcherTests
         {
             Assert.True(dispatcher.Send(Started("t" + i))); // never blocks, never throws to the caller
         }
-        await TestApps.WaitUntilAsync(() => Task.FromResult(dispatcher.Dropped == 50), what: "all 50 dropped");
+        await Eventually.HoldsAsync(() => dispatcher.Dropped == 50, "all 50 dropped");
         await dispatcher.DisposeAsync();
         Assert.Equal(0, dispatcher.Sent);
         var warnings = logs.Lines.Where(l => l.Id == 2403).ToList();

@@ -47,11 +47,11 @@ internal sealed class EventRecorder : IAsyncDisposable
     public async Task<T> WaitForAsync<T>(Func<T, bool>? match = null, string? what = null) where T : CeleryEvent
     {
         T? found = null;
-        await TestApps.WaitUntilAsync(() =>
+        await Eventually.HoldsAsync(() =>
         {
             found = Events.OfType<T>().FirstOrDefault(e => match?.Invoke(e) ?? true);
-            return Task.FromResult(found is not null);
-        }, TimeSpan.FromSeconds(10), what ?? typeof(T).Name);
+            return found is not null;
+        }, what ?? typeof(T).Name, TimeSpan.FromSeconds(10));
         return found!;
     }
 

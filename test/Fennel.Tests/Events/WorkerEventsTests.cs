@@ -39,7 +39,7 @@ public class WorkerEventsTests
         await worker.StartAsync();
 
         var online = await events.WaitForAsync<WorkerOnlineEvent>();
-        await TestApps.WaitUntilAsync(() => Task.FromResult(events.Events.OfType<WorkerHeartbeatEvent>().Count() >= 3), Wait, "three heartbeats");
+        await Eventually.HoldsAsync(() => events.Events.OfType<WorkerHeartbeatEvent>().Count() >= 3, "three heartbeats", Wait);
         await app.Client.SendTaskAsync("tasks.add", [1, 2]);
         await events.WaitForAsync<WorkerHeartbeatEvent>(h => h.Processed == 1, "a heartbeat counting the task");
         await worker.StopAsync();
@@ -79,7 +79,7 @@ public class WorkerEventsTests
         var worker = app.CreateWorker();
         await worker.StartAsync();
         await app.Client.SendTaskAsync("tasks.sleep");
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.Running == 1), Wait, "the task running");
+        await Eventually.HoldsAsync(() => worker.Running == 1, "the task running", Wait);
         await worker.SendHeartbeatAsync(); // what the heartbeat control command does
         await events.WaitForAsync<WorkerHeartbeatEvent>(h => h.Active == 1, "a heartbeat with the running task");
         await worker.StopColdAsync();
@@ -281,7 +281,7 @@ public class WorkerEventsTests
         await worker.StartAsync();
         var result = await add.DelayAsync(20, 22);
         await result.GetAsync(Wait);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(state.Snapshot().Tasks.Any(t => t.Id == result.Id && t.State == "SUCCESS")), Wait, "SUCCESS in the monitor");
+        await Eventually.HoldsAsync(() => state.Snapshot().Tasks.Any(t => t.Id == result.Id && t.State == "SUCCESS"), "SUCCESS in the monitor", Wait);
         var snapshot = state.Snapshot();
         var task = snapshot.Tasks.Single(t => t.Id == result.Id);
         Assert.Equal("tasks.add", task.Name);

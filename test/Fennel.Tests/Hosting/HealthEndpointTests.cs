@@ -24,7 +24,7 @@ public class HealthEndpointTests
         Assert.Equal("starting", (string?)JsonNode.Parse(body)!["status"]);
 
         await worker.StartAsync();
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.LastFetchLoopActivity is not null), what: "the fetch loop");
+        await Eventually.HoldsAsync(() => worker.LastFetchLoopActivity is not null, "the fetch loop");
         (status, body) = await GetAsync(health.EndPoint, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
         Assert.Equal(200, status);
         var json = JsonNode.Parse(body)!;
@@ -46,9 +46,9 @@ public class HealthEndpointTests
         app.Task<int, int>("tasks.echo", (int x) => x);
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.LastFetchLoopActivity is not null), what: "the fetch loop");
+        await Eventually.HoldsAsync(() => worker.LastFetchLoopActivity is not null, "the fetch loop");
         var first = worker.LastFetchLoopActivity!.Value;
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.LastFetchLoopActivity > first), TimeSpan.FromSeconds(5), "a second round");
+        await Eventually.HoldsAsync(() => worker.LastFetchLoopActivity > first, "a second round", TimeSpan.FromSeconds(5));
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Text;
 using Fennel.Events;
 using Fennel.Monitoring;
 using Fennel.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Fennel.Tests.Monitoring;
 
@@ -9,13 +10,6 @@ public class ClusterStateTests
 {
     private const string Worker = "w1@host";
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
-
-    private sealed class ManualClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = Start;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     private static double At(double seconds) => Start.ToUnixTimeMilliseconds() / 1000.0 + seconds;
 
@@ -37,7 +31,7 @@ public class ClusterStateTests
     [Fact]
     public void A_task_gathers_its_fields_and_a_timeline_in_event_order()
     {
-        var state = new ClusterState(timeProvider: new ManualClock());
+        var state = new ClusterState(timeProvider: new FakeTimeProvider(Start));
         state.Apply([
             new TaskSentEvent { Hostname = "gen1@host", Timestamp = At(0), TaskId = "t1", Name = "tasks.add", Queue = "celery" },
             Received("t1", 1), Started("t1", 2), Succeeded("t1", 3)]);
@@ -61,7 +55,7 @@ public class ClusterStateTests
     [Fact]
     public void Out_of_order_events_do_not_move_a_task_backwards_but_fill_in_its_description()
     {
-        var state = new ClusterState(timeProvider: new ManualClock());
+        var state = new ClusterState(timeProvider: new FakeTimeProvider(Start));
         // The batch carrying task-succeeded arrives before the one carrying task-received and task-started.
         state.Apply([Succeeded("t1", 3), Received("t1", 1), Started("t1", 2)]);
 
@@ -76,7 +70,7 @@ public class ClusterStateTests
     [Fact]
     public void A_late_started_does_not_undo_a_failure_and_a_retry_starts_the_task_over()
     {
-        var state = new ClusterState(timeProvider: new ManualClock());
+        var state = new ClusterState(timeProvider: new FakeTimeProvider(Start));
         state.Apply([Received("t1", 1), Failed("t1", 3), Started("t1", 2)]);
         Assert.Equal("FAILURE", state.GetTask("t1")!.State);
         Assert.Equal("ValueError('boom')", state.GetTask("t1")!.Exception);
@@ -89,7 +83,7 @@ public class ClusterStateTests
     [Fact]
     public void A_custom_task_event_sets_a_custom_state_that_ranks_above_started()
     {
-        var state = new ClusterState(timeProvider: new ManualClock());
+        var state = new ClusterState(timeProvider: new FakeTimeProvider(Start));
         state.Apply([Started("t1", 1)]);
         state.Apply(CeleryEventCodec.DecodeBody(Encoding.UTF8.GetBytes("""{"type": "task-progress", "hostname": "w1@host", "uuid": "t1", "timestamp": 1795607917.5}""")));
         Assert.Equal("PROGRESS", state.GetTask("t1")!.State);
@@ -100,7 +94,7 @@ public class ClusterStateTests
     [Fact]
     public void A_worker_is_online_until_its_heartbeat_window_passes()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var state = new ClusterState(new ClusterStateOptions { HeartbeatExpiryFactor = 2 }, clock);
         state.Apply(Heartbeat(0, freq: 2));
 
@@ -110,9 +104,9 @@ public class ClusterStateTests
             (worker.Freq, worker.Active, worker.Processed, worker.Pid, worker.SoftwareIdentity, worker.SoftwareVersion, worker.SoftwareSystem));
         Assert.Equal([0.1, 0.2, 0.3], worker.LoadAverage!);
 
-        clock.Now = Start.AddSeconds(3.9);
+        clock.SetUtcNow(Start.AddSeconds(3.9));
         Assert.True(state.GetWorker(Worker)!.IsOnline);
-        clock.Now = Start.AddSeconds(4);
+        clock.SetUtcNow(Start.AddSeconds(4));
         Assert.False(state.GetWorker(Worker)!.IsOnline); // 2 s × 2 without a word
         Assert.False(state.Snapshot().Workers.Single().IsOnline);
 
@@ -123,22 +117,22 @@ public class ClusterStateTests
     [Fact]
     public void Task_events_from_a_worker_count_as_heartbeats()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var state = new ClusterState(timeProvider: clock);
         state.Apply(Heartbeat(0, freq: 2));
-        clock.Now = Start.AddSeconds(3);
+        clock.SetUtcNow(Start.AddSeconds(3));
         state.Apply(Started("t1", 3));
-        clock.Now = Start.AddSeconds(6);
+        clock.SetUtcNow(Start.AddSeconds(6));
         Assert.True(state.GetWorker(Worker)!.IsOnline);
     }
 
     [Fact]
     public void Worker_offline_takes_a_worker_offline_at_once_and_a_heartbeat_brings_it_back()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var state = new ClusterState(timeProvider: clock);
         state.Apply(Heartbeat(0));
-        clock.Now = Start.AddSeconds(1);
+        clock.SetUtcNow(Start.AddSeconds(1));
         state.Apply(new WorkerOfflineEvent { Hostname = Worker, Timestamp = At(1), Freq = 2 });
 
         var worker = state.GetWorker(Worker)!;
@@ -154,12 +148,12 @@ public class ClusterStateTests
     public void A_task_finished_after_worker_offline_does_not_bring_the_worker_back_online()
     {
         // Celery's warm shutdown: worker-offline first, then the running task ends and says so.
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var state = new ClusterState(timeProvider: clock);
         state.Apply([Heartbeat(0), Received("t1", 0.5), Started("t1", 0.5)]);
-        clock.Now = Start.AddSeconds(1);
+        clock.SetUtcNow(Start.AddSeconds(1));
         state.Apply(new WorkerOfflineEvent { Hostname = Worker, Timestamp = At(1), Freq = 2 });
-        clock.Now = Start.AddSeconds(3);
+        clock.SetUtcNow(Start.AddSeconds(3));
         state.Apply(Succeeded("t1", 3));
 
         var worker = state.GetWorker(Worker)!;
@@ -170,9 +164,9 @@ public class ClusterStateTests
         Assert.Equal(Worker, state.GetTask("t1")!.Worker);
 
         // Started again under the same name: worker-online (or a heartbeat) brings it back, and its task events count again.
-        clock.Now = Start.AddSeconds(5);
+        clock.SetUtcNow(Start.AddSeconds(5));
         state.Apply(new WorkerOnlineEvent { Hostname = Worker, Timestamp = At(5), Freq = 2 });
-        clock.Now = Start.AddSeconds(8);
+        clock.SetUtcNow(Start.AddSeconds(8));
         state.Apply(Received("t2", 8));
         Assert.Equal(Start.AddSeconds(8), state.GetWorker(Worker)!.LastHeartbeat);
         Assert.True(state.GetWorker(Worker)!.IsOnline);
@@ -181,7 +175,7 @@ public class ClusterStateTests
     [Fact]
     public void Past_the_task_bound_the_task_finished_longest_ago_goes_first_then_the_oldest_unfinished()
     {
-        var state = new ClusterState(new ClusterStateOptions { MaxTasks = 3 }, new ManualClock());
+        var state = new ClusterState(new ClusterStateOptions { MaxTasks = 3 }, new FakeTimeProvider(Start));
         state.Apply([Received("a", 1), Received("b", 2), Received("c", 3), Succeeded("c", 4), Succeeded("b", 5)]);
         state.Apply(Received("d", 6)); // c finished before b: c goes
         Assert.Equal(["a", "b", "d"], Ids(state));
@@ -197,16 +191,16 @@ public class ClusterStateTests
     [Fact]
     public void Past_the_worker_bound_an_offline_worker_goes_first()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var state = new ClusterState(new ClusterStateOptions { MaxWorkers = 2 }, clock);
         state.Apply(Heartbeat(0) with { Hostname = "old@host" });
-        clock.Now = Start.AddSeconds(1);
+        clock.SetUtcNow(Start.AddSeconds(1));
         state.Apply(Heartbeat(1) with { Hostname = "gone@host" });
         state.Apply(new WorkerOfflineEvent { Hostname = "gone@host", Timestamp = At(1) });
         state.Apply(Heartbeat(1) with { Hostname = "new@host" });
         Assert.Equal(["new@host", "old@host"], state.Snapshot().Workers.Select(w => w.Hostname));
 
-        clock.Now = Start.AddSeconds(2);
+        clock.SetUtcNow(Start.AddSeconds(2));
         state.Apply(Heartbeat(2) with { Hostname = "newer@host" }); // all online: the one heard from longest ago goes
         Assert.Equal(["new@host", "newer@host"], state.Snapshot().Workers.Select(w => w.Hostname));
     }
@@ -214,7 +208,7 @@ public class ClusterStateTests
     [Fact]
     public void A_timeline_keeps_only_the_latest_entries()
     {
-        var state = new ClusterState(new ClusterStateOptions { MaxTimelineEntries = 3 }, new ManualClock());
+        var state = new ClusterState(new ClusterStateOptions { MaxTimelineEntries = 3 }, new FakeTimeProvider(Start));
         for (var i = 0; i < 10; i++) state.Apply(i % 2 == 0 ? Received("t1", i) : Retried("t1", i));
         var timeline = state.GetTask("t1")!.Timeline;
         Assert.Equal(3, timeline.Count);
@@ -224,7 +218,7 @@ public class ClusterStateTests
     [Fact]
     public void A_snapshot_does_not_change_when_events_arrive_after_it()
     {
-        var state = new ClusterState(timeProvider: new ManualClock());
+        var state = new ClusterState(timeProvider: new FakeTimeProvider(Start));
         state.Apply(Received("t1", 1));
         var before = state.Snapshot();
         state.Apply([Succeeded("t1", 2), Received("t2", 3)]);
@@ -236,7 +230,7 @@ public class ClusterStateTests
     [Fact]
     public void Readers_take_snapshots_while_one_writer_applies_events()
     {
-        var state = new ClusterState(new ClusterStateOptions { MaxTasks = 200 }, new ManualClock());
+        var state = new ClusterState(new ClusterStateOptions { MaxTasks = 200 }, new FakeTimeProvider(Start));
         using var done = new CancellationTokenSource();
         using var started = new CountdownEvent(4);
         // Dedicated threads: the pool may be busy with other tests.
@@ -264,13 +258,13 @@ public class ClusterStateTests
     [Fact]
     public void The_captured_redis_session_builds_a_state_with_its_worker_and_finished_tasks()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(Start);
         var state = new ClusterState(timeProvider: clock);
         var messages = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(CeleryVectors.Root, "events", "redis", "_all_pubsub_messages.json")))!.AsArray();
         foreach (var message in messages)
         {
             if (!message!["channel"]!.GetValue<string>().StartsWith("/3.celeryev/", StringComparison.Ordinal)) continue;
-            clock.Now = DateTimeOffset.FromUnixTimeMilliseconds((long)(message["ts"]!.GetValue<double>() * 1000));
+            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds((long)(message["ts"]!.GetValue<double>() * 1000)));
             var envelope = Fennel.Protocol.KombuEnvelope.Decode(Encoding.UTF8.GetBytes(message["data"]!.GetValue<string>()));
             state.Apply(CeleryEventCodec.DecodeBody(envelope.Body));
         }

@@ -60,12 +60,12 @@ public class PoolControlTests
         await worker.StartAsync();
         var results = new List<AsyncResult<string>>();
         for (var i = 0; i < 4; i++) results.Add(await hold.DelayAsync());
-        await TestApps.WaitUntilAsync(() => Task.FromResult(gate.Running == 1), what: "one task running");
+        await Eventually.HoldsAsync(() => gate.Running == 1, "one task running");
 
         Assert.Equal(4, await worker.GrowPoolAsync(3));
         Assert.Equal(4, worker.Concurrency);
         Assert.Equal(16, worker.Prefetch);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(gate.Running == 4), what: "four tasks running at once");
+        await Eventually.HoldsAsync(() => gate.Running == 4, "four tasks running at once");
         gate.Open();
         foreach (var r in results) await r.GetAsync(Wait);
     }
@@ -80,7 +80,7 @@ public class PoolControlTests
         await worker.StartAsync();
         var first = new List<AsyncResult<string>>();
         for (var i = 0; i < 4; i++) first.Add(await hold.DelayAsync());
-        await TestApps.WaitUntilAsync(() => Task.FromResult(gate.Running == 4), what: "four tasks running");
+        await Eventually.HoldsAsync(() => gate.Running == 4, "four tasks running");
 
         Assert.Equal(1, await worker.ShrinkPoolAsync(3));
         Assert.Equal(1, await worker.ShrinkPoolAsync(5)); // never below one
@@ -90,8 +90,10 @@ public class PoolControlTests
         gate.Reset();
         var second = new List<AsyncResult<string>>();
         for (var i = 0; i < 4; i++) second.Add(await hold.DelayAsync());
-        await TestApps.WaitUntilAsync(() => Task.FromResult(gate.Running == 1), what: "one task running");
-        await Task.Delay(200);
+        await Eventually.HoldsAsync(() => gate.Running == 1, "one task running");
+        // The other three are in the worker, waiting for the one slot (reserved), not running.
+        await Eventually.HoldsAsync(async () => Assert.Single(await app.Client.Control.RequestAsync("reserved", options: new() { Limit = 1 })).Payload!.AsArray().Count == 3,
+            "the other three tasks reserved");
         Assert.Equal(1, gate.Running);
         gate.Open();
         foreach (var r in second) await r.GetAsync(Wait);
@@ -112,7 +114,7 @@ public class PoolControlTests
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
         var running = await hold.DelayAsync();
-        await TestApps.WaitUntilAsync(() => Task.FromResult(gate.Running == 1), what: "a task running");
+        await Eventually.HoldsAsync(() => gate.Running == 1, "a task running");
         var before = await (await where.DelayAsync()).GetAsync(Wait);
 
         await worker.RestartPoolAsync();
@@ -156,7 +158,7 @@ public class PoolControlTests
 
             // Both slots still run tasks at once although the spinning handler never returned.
             var held = new[] { await hold.DelayAsync(), await hold.DelayAsync() };
-            await TestApps.WaitUntilAsync(() => Task.FromResult(gate.Running == 2), what: "two tasks running at once after the limit");
+            await Eventually.HoldsAsync(() => gate.Running == 2, "two tasks running at once after the limit");
             gate.Open();
             foreach (var r in held) await r.GetAsync(Wait);
         }

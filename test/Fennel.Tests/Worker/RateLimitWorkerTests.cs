@@ -5,12 +5,20 @@ using Fennel.Tasks;
 using Fennel.Transport;
 using Fennel.Transport.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Fennel.Tests.Worker;
 
 public class RateLimitWorkerTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// An app whose worker waits for rate-limit turns on <paramref name="clock"/>, which moves only when the test says. Its
+    /// leases (30 s) run on that clock too: the tests move it less than that at a time, so no held message comes back.
+    /// </summary>
+    private static FennelApp OnClock(FakeTimeProvider clock, Action<Fennel.Configuration.FennelOptions>? options = null) =>
+        TestApps.Create(b => b.Services.AddSingleton<TimeProvider>(clock), options);
 
     [Fact]
     public async Task Rate_limited_tasks_start_one_interval_apart()
@@ -57,28 +65,34 @@ public class RateLimitWorkerTests
     [Fact]
     public async Task Removing_the_rate_limit_at_run_time_lets_waiting_tasks_go()
     {
-        await using var app = TestApps.Create();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = OnClock(clock);
         var limited = app.Task<int, int>("tasks.limited", (int n) => n, new TaskOptions { RateLimit = "1/m" });
+        var other = app.Task<int, int>("tasks.other", (int n) => n);
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
         var results = new List<AsyncResult<int>>();
         for (var i = 0; i < 5; i++) results.Add(await limited.DelayAsync(i));
         await results[0].GetAsync(Wait);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.Processed == 1), what: "the first task");
-        await Task.Delay(300); // the other four wait for a turn a minute away
-        Assert.Equal(1, worker.Processed);
+        // The other four wait for a turn a minute away: 20 s later a task sent after them has run, and they have not.
+        clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(7, await (await other.DelayAsync(7)).GetAsync(Wait));
+        Assert.Equal(2, worker.Processed);
 
         worker.SetRateLimit("tasks.limited", null);
         Assert.Null(worker.GetRateLimit("tasks.limited"));
+        clock.Advance(TimeSpan.FromSeconds(1)); // the waiting line looks at its rate again at least every second
         foreach (var r in results) await r.GetAsync(Wait);
-        Assert.Equal(5, worker.Processed);
+        Assert.Equal(6, worker.Processed);
     }
 
     [Fact]
     public async Task Setting_a_rate_limit_at_run_time_limits_a_task_that_had_none()
     {
-        await using var app = TestApps.Create();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = OnClock(clock);
         var task = app.Task<int, int>("tasks.free", (int n) => n);
+        var other = app.Task<int, int>("tasks.other", (int n) => n);
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
         worker.SetRateLimit("tasks.free", "1/m");
@@ -86,9 +100,11 @@ public class RateLimitWorkerTests
         var first = await task.DelayAsync(1);
         var second = await task.DelayAsync(2);
         await first.GetAsync(Wait);
-        await Task.Delay(300);
-        Assert.Equal(1, worker.Processed);
+        clock.Advance(TimeSpan.FromSeconds(20)); // the second's turn is a minute after the first's (and leases, 30 s, are renewed on this clock too)
+        Assert.Equal(3, await (await other.DelayAsync(3)).GetAsync(Wait));
+        Assert.Equal(2, worker.Processed);
         worker.SetRateLimit("tasks.free", "0");
+        clock.Advance(TimeSpan.FromSeconds(1)); // the waiting line looks at its rate again at least every second; its turn is still 39 s away
         Assert.Equal(2, await second.GetAsync(Wait));
     }
 
@@ -117,7 +133,7 @@ public class RateLimitWorkerTests
         var worker = app.CreateWorker();
         await worker.StartAsync();
         for (var i = 0; i < 6; i++) await limited.DelayAsync(i);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.Processed == 1), what: "the first task");
+        await Eventually.HoldsAsync(() => worker.Processed == 1, "the first task");
         var stopping = worker.StopAsync();
         Assert.True(await Task.WhenAny(stopping, Task.Delay(Wait)) == stopping, "The warm shutdown waited for rate-limit turns.");
         Assert.False(worker.StoppedCold);
@@ -140,20 +156,24 @@ public class RateLimitWorkerTests
     [Fact]
     public async Task Cluster_wide_rate_limit_falls_back_to_per_worker_only_when_asked()
     {
-        await using var app = TestApps.Create(options: o =>
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = OnClock(clock, o =>
         {
             o.RateLimitScope = RateLimitScope.Cluster;
             o.ClusterRateLimitFallback = true;
         });
         var limited = app.Task<int, int>("tasks.limited", (int n) => n, new TaskOptions { RateLimit = "1/m" });
+        var other = app.Task<int, int>("tasks.other", (int n) => n);
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
         var first = await limited.DelayAsync(1);
         var second = await limited.DelayAsync(2);
         Assert.Equal(1, await first.GetAsync(Wait));
-        await Task.Delay(300);
-        Assert.Equal(1, worker.Processed); // still limited, by the worker's own bucket
+        clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(3, await (await other.DelayAsync(3)).GetAsync(Wait));
+        Assert.Equal(2, worker.Processed); // the second is still limited, by the worker's own bucket
         worker.SetRateLimit("tasks.limited", null);
+        clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(2, await second.GetAsync(Wait));
     }
 }
@@ -161,6 +181,13 @@ public class RateLimitWorkerTests
 public class SharedRateLimiterFailureTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// An app whose worker waits for rate-limit turns on <paramref name="clock"/>, which moves only when the test says. Its
+    /// leases (30 s) run on that clock too: the tests move it less than that at a time, so no held message comes back.
+    /// </summary>
+    private static FennelApp OnClock(FakeTimeProvider clock, Action<Fennel.Configuration.FennelOptions>? options = null) =>
+        TestApps.Create(b => b.Services.AddSingleton<TimeProvider>(clock), options);
 
     /// <summary>The in-memory broker plus a shared limiter that fails while <see cref="Failing"/> is set.</summary>
     private sealed class FlakyLimiterTransport(InMemoryTransport inner) : ITransport, ISharedRateLimiter
@@ -232,7 +259,7 @@ public class SharedRateLimiterFailureTests
 
         // The limiter keeps failing: nothing rate-limited runs, nothing is dropped, other tasks go on.
         Assert.Equal(5, await (await other.DelayAsync(5)).GetAsync(Wait));
-        await TestApps.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref transport.Calls) >= 2), what: "the limiter asked again");
+        await Eventually.HoldsAsync(() => Volatile.Read(ref transport.Calls) >= 2, "the limiter asked again");
         Assert.Equal(1, worker.Processed);
         Assert.Equal(0, await transport.GetQueueLengthAsync("celery")); // still held by the worker, not lost
 

@@ -35,7 +35,7 @@ public class WorkerTests
         await app.Client.SendTaskAsync("tasks.count", [1]);
         await using var worker = app.CreateWorker();
         var starting = worker.StartAsync();
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.State == Fennel.Worker.WorkerState.Starting));
+        await Eventually.HoldsAsync(() => worker.State == Fennel.Worker.WorkerState.Starting, "the worker starting");
 
         var stopping = cold ? worker.StopColdAsync() : worker.StopAsync();
         await Task.WhenAll(starting, stopping).WaitAsync(Wait);
@@ -202,7 +202,7 @@ public class WorkerTests
         await worker.StartAsync();
         await app.Transport.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("{not json")));
         Assert.Equal(3, await (await add.DelayAsync(1, 2)).GetAsync(Wait));
-        await TestApps.WaitUntilAsync(async () => (await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync()).Count == 1, what: "a dead letter");
+        await Eventually.HoldsAsync(async () => (await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync()).Count == 1, "a dead letter");
         var letter = (await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync()).Single();
         Assert.StartsWith("malformed message", letter.Reason, StringComparison.Ordinal);
         Assert.Equal("{not json", Encoding.UTF8.GetString(letter.Body.Span));
@@ -231,7 +231,7 @@ public class WorkerTests
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
         var result = await task.DelayAsync(9, new CallOptions { Countdown = TimeSpan.FromSeconds(3) });
-        await TestApps.WaitUntilAsync(async () => await app.Transport.GetQueueLengthAsync("celery") == 1, what: "the parked message");
+        await Eventually.HoldsAsync(async () => await app.Transport.GetQueueLengthAsync("celery") == 1, "the parked message");
         Assert.Equal(0, worker.Running);
         Assert.Equal(9, await result.GetAsync(Wait));
     }
@@ -267,9 +267,9 @@ public class WorkerTests
         await worker.StartAsync();
         var results = new List<AsyncResult<int>>();
         for (var i = 0; i < 10; i++) results.Add(await slow.DelayAsync(i));
-        await TestApps.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref started) == 2), what: "two running tasks");
+        await Eventually.HoldsAsync(() => Volatile.Read(ref started) == 2, "two running tasks");
         var stopping = worker.StopAsync();
-        await TestApps.WaitUntilAsync(async () => await app.Transport.GetQueueLengthAsync("celery") == 8, what: "8 returned messages");
+        await Eventually.HoldsAsync(async () => await app.Transport.GetQueueLengthAsync("celery") == 8, "8 returned messages");
         Assert.False(stopping.IsCompleted);
         gate.SetResult();
         await stopping;
@@ -290,7 +290,7 @@ public class WorkerTests
         var worker = app.CreateWorker();
         await worker.StartAsync();
         for (var i = 0; i < 5; i++) await slow.DelayAsync(i);
-        await TestApps.WaitUntilAsync(() => Task.FromResult(worker.Running == 2), what: "two running tasks");
+        await Eventually.HoldsAsync(() => worker.Running == 2, "two running tasks");
         await worker.StopColdAsync();
         Assert.True(worker.StoppedCold);
         Assert.Equal(5, await app.Transport.GetQueueLengthAsync("celery"));
