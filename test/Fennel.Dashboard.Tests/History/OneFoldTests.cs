@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Fennel.Dashboard.History;
 using Fennel.Events;
 using Fennel.Monitoring;
+using Microsoft.Extensions.Time.Testing;
 using static Fennel.Dashboard.Tests.History.Events;
 
 namespace Fennel.Dashboard.Tests.History;
@@ -12,9 +13,9 @@ public sealed class OneFoldTests(TemporaryFolder folder) : IClassFixture<Tempora
     [Fact]
     public async Task The_history_and_the_cluster_state_hold_the_same_tasks_and_workers_after_the_same_events()
     {
-        var clock = new ManualClock(T0);
+        var clock = new FakeTimeProvider(T0);
         var state = new ClusterState(timeProvider: clock);
-        await using var store = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = folder.NewDatabasePath() }, clock);
+        await using var store = await TaskHistoryStore.OpenAsync(new TaskHistoryOptions { Path = folder.NewFilePath("history.db") }, clock);
         CeleryEvent[][] steps =
         [
             [new WorkerOnlineEvent { Hostname = "w1@host", Timestamp = At(T0), Freq = 2, Pid = 7, SoftwareIdentity = "py-celery", Active = 0 }],
@@ -29,7 +30,7 @@ public sealed class OneFoldTests(TemporaryFolder folder) : IClassFixture<Tempora
         ];
         foreach (var step in steps)
         {
-            clock.Now = clock.Now.AddSeconds(1);
+            clock.Advance(TimeSpan.FromSeconds(1));
             state.Apply(step);
             await store.AppendAsync(step);
             await store.FlushAsync();
