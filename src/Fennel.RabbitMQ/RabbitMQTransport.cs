@@ -87,7 +87,8 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
         var outgoing = new (string Queue, BasicProperties Properties, byte[] Body)[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
-            var (properties, body) = AmqpMessage.FromEnvelope(messages[i].Body.Span);
+            var properties = AmqpMessage.ToProperties(messages[i].Envelope);
+            var body = messages[i].Envelope.Body;
             if (messages[i].Priority > 0 && properties.Priority == 0) properties.Priority = (byte)Math.Clamp(messages[i].Priority, 0, 255);
             outgoing[i] = (messages[i].Queue, properties, body);
         }

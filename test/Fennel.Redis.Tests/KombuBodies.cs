@@ -1,30 +1,17 @@
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Fennel.Testing;
+using Fennel.Transport;
 
 namespace Fennel.Redis.Tests;
 
 /// <summary>Minimal kombu envelopes around a text body, for tests that care about the transport, not about tasks.</summary>
 internal static class KombuBodies
 {
-    public static byte[] Wrap(string text, string? deliveryTag = null) => Encoding.UTF8.GetBytes(new JsonObject
-    {
-        ["body"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(text)),
-        ["content-encoding"] = "utf-8",
-        ["content-type"] = "text/plain",
-        ["headers"] = new JsonObject(),
-        ["properties"] = new JsonObject
-        {
-            ["delivery_mode"] = 2,
-            ["priority"] = 0,
-            ["body_encoding"] = "base64",
-            ["delivery_tag"] = deliveryTag ?? Guid.NewGuid().ToString(),
-        },
-    }.ToJsonString());
+    /// <summary>A message whose body is <paramref name="text"/>.</summary>
+    public static MessageEnvelope Envelope(string text, string? deliveryTag = null) => TextMessages.Envelope(text, deliveryTag);
 
-    public static string Unwrap(ReadOnlyMemory<byte> envelope)
-    {
-        using var document = JsonDocument.Parse(envelope);
-        return Encoding.UTF8.GetString(Convert.FromBase64String(document.RootElement.GetProperty("body").GetString()!));
-    }
+    /// <summary>The same in kombu's JSON form, written by the one encoder.</summary>
+    public static byte[] Wrap(string text, string? deliveryTag = null) => TextMessages.Stored(text, deliveryTag);
+
+    /// <summary>The text of a message in kombu's JSON form.</summary>
+    public static string Unwrap(ReadOnlyMemory<byte> envelope) => TextMessages.TextOf(envelope);
 }

@@ -24,7 +24,7 @@ public sealed partial class Worker
         TaskMessage message;
         try
         {
-            message = TaskEnvelope.Decode(delivery.Body.Span).Message;
+            message = TaskMessageCodec.Decode(delivery.Envelope);
         }
         catch (MessageFormatException ex)
         {
