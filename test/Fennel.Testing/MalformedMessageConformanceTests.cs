@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Fennel.Calling;
+using Fennel.Tasks;
 using Fennel.Transport;
 using Xunit;
 
