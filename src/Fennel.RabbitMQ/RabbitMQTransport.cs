@@ -57,8 +57,7 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)

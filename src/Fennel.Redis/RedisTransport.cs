@@ -66,9 +66,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes
-        | TransportCapabilities.SharedRateLimits;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery;
 
     /// <summary>The keys every lease script gets first (see <see cref="RedisScripts"/>).</summary>
     internal static RedisKey[] LeaseKeys(params RedisKey[] more) =>

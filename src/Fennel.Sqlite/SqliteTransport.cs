@@ -47,8 +47,7 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
     public SqliteOptions Options => _database.Options;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters
-        | TransportCapabilities.Revokes | TransportCapabilities.SharedRateLimits | TransportCapabilities.Broadcast;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)

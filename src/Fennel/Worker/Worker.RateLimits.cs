@@ -59,7 +59,7 @@ public sealed partial class Worker
     /// </summary>
     private void PrepareRateLimits()
     {
-        _sharedLimiter = _transport.Capabilities.HasFlag(TransportCapabilities.SharedRateLimits) ? _transport as ISharedRateLimiter : null;
+        _sharedLimiter = _transport as ISharedRateLimiter;
         var clusterWide = _app.Tasks.All.Where(t => ScopeOf(t) == RateLimitScope.Cluster).Select(t => t.Name).ToList();
         if (_sharedLimiter is null && clusterWide.Count > 0)
         {

@@ -27,7 +27,7 @@ public sealed partial class Worker
     private async Task LoadRevokesAsync(CancellationToken cancellationToken)
     {
         _revoked = new RevokedTasks(RevokedTasks.DefaultCapacity, _time);
-        _revokeStore = _transport.Capabilities.HasFlag(TransportCapabilities.Revokes) ? _transport as IRevokeStore : null;
+        _revokeStore = _transport as IRevokeStore;
         if (_revokeStore is null)
         {
             Log.RevokesNotKept(_logger, Name, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
