@@ -105,12 +105,34 @@ public static class KombuEnvelope
         if (!System.Text.Unicode.Utf8.IsValid(json)) throw new MessageFormatException($"{Capitalized(what)} is not valid UTF-8.");
         try
         {
-            return JsonNode.Parse(json, nodeOptions: null, DocumentOptions);
+            return ParseStrict(json);
         }
         catch (JsonException ex)
         {
             throw new MessageFormatException($"{Capitalized(what)} is not valid JSON: {ex.Message}", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            throw new MessageFormatException($"{Capitalized(what)} cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Parses valid UTF-8 with the document options (no duplicates, <see cref="MaxDepth"/>), first rejecting escaped text
+    /// that is no text (a lone UTF-16 surrogate, <c>"\ud800"</c>), which System.Text.Json would only refuse when the value
+    /// is read, anywhere later. Only text with a <c>\u</c> escape is scanned for it.
+    /// </summary>
+    private static JsonNode? ParseStrict(ReadOnlySpan<byte> json)
+    {
+        if (json.IndexOf("\\u"u8) >= 0)
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped) _ = reader.GetString();
+            }
+        }
+        return JsonNode.Parse(json, nodeOptions: null, DocumentOptions);
     }
 
     private static string Capitalized(string what) => what.Length == 0 ? what : char.ToUpperInvariant(what[0]) + what[1..];
@@ -150,7 +172,7 @@ public static class KombuEnvelope
                     Expect(ref reader, JsonTokenType.StartObject, "'headers'", "an object");
                     var start = (int)reader.TokenStartIndex;
                     reader.Skip();
-                    headers = (JsonObject)JsonNode.Parse(json[start..(int)reader.BytesConsumed], nodeOptions: null, DocumentOptions)!;
+                    headers = (JsonObject)ParseStrict(json[start..(int)reader.BytesConsumed])!;
                     break;
                 case "properties":
                     if (reader.TokenType == JsonTokenType.Null) break;
