@@ -180,13 +180,14 @@ internal static class AmqpMessage
             case bool b: return b;
             case int i: return i;
             case long l: return l;
-            case uint u: return u;
-            case short s16: return s16;
-            case ushort u16: return u16;
-            case byte u8: return u8;
-            case sbyte s8: return s8;
+            // Every integer as int or long and every float as double, the CLR types the codecs read numbers as.
+            case uint u: return (long)u;
+            case short s16: return (int)s16;
+            case ushort u16: return (int)u16;
+            case byte u8: return (int)u8;
+            case sbyte s8: return (int)s8;
             case double d when double.IsFinite(d): return d;
-            case float f when float.IsFinite(f): return f;
+            case float f when float.IsFinite(f): return (double)f;
             case double or float:
                 return strict ? throw new MessageFormatException($"Header '{name}' is not a finite number.") : null;
             case decimal m: return m;

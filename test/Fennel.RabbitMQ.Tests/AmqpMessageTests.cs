@@ -59,4 +59,17 @@ public sealed class AmqpMessageTests
         Assert.Contains("'task'", error.Message, StringComparison.Ordinal);
         Assert.NotNull(AmqpMessage.ToKombuJson([], properties, "", "q", false, "tag"));
     }
+
+    [Fact]
+    public void A_task_read_from_AMQP_headers_keeps_its_numbers_time_limits_included()
+    {
+        var message = new TaskMessage { Id = "1", Task = "t", Retries = 2, TimeLimit = new TaskTimeLimit(null, 1), Args = [1] };
+        var properties = AmqpMessage.ToProperties(TaskEnvelope.Create(message, "q", DateTimeOffset.UtcNow));
+        // As RabbitMQ.Client hands them over: text as bytes, numbers as int.
+        properties.Headers = properties.Headers!.ToDictionary(h => h.Key, h => h.Value is string s ? Encoding.UTF8.GetBytes(s) : h.Value);
+        var read = TaskMessageCodec.Decode(AmqpMessage.ToEnvelope("[[1], {}, {}]"u8.ToArray(), properties, "", "q", false, "tag"));
+        Assert.Equal(1, read.TimeLimit.Soft);
+        Assert.Null(read.TimeLimit.Hard);
+        Assert.Equal(2, read.Retries);
+    }
 }

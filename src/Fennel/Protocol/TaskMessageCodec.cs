@@ -266,7 +266,7 @@ public static class TaskMessageCodec
         {
             if (v.TryGetValue(out int i)) return i;
             if (v.TryGetValue(out long l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
-            if (v.TryGetValue(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
+            if (Number(v) is { } d && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
             if (v.TryGetValue(out string? s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)) return parsed;
         }
         throw new MessageFormatException($"Task {id}: '{name}' should be an integer, not {node.ToJsonString()}.");
@@ -289,10 +289,21 @@ public static class TaskMessageCodec
         double? Seconds(JsonNode? node) => node switch
         {
             null => null,
-            JsonValue v when v.TryGetValue(out double d) => d,
+            JsonValue v when Number(v) is { } d => d,
             JsonValue v when v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
             _ => throw new MessageFormatException($"Task {id}: header 'timelimit' should be [hard, soft] in seconds, not {headers["timelimit"]!.ToJsonString()}."),
         };
+    }
+
+    /// <summary>
+    /// A JSON number as a double, whatever holds it: parsed JSON, or a CLR value (an <c>int</c> or a <c>long</c> read from
+    /// an AMQP header table), which <see cref="JsonValue.TryGetValue{T}"/> does not convert.
+    /// </summary>
+    private static double? Number(JsonValue value)
+    {
+        if (value.TryGetValue(out double d)) return d;
+        if (value.GetValueKind() != JsonValueKind.Number) return null;
+        return double.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d) ? d : null;
     }
 
     internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
