@@ -1,16 +1,15 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fennel.Protocol;
+using Fennel.Transport;
 using RabbitMQ.Client;
 
 namespace Fennel.RabbitMQ;
 
 /// <summary>
-/// Converts between kombu's JSON envelope (what the rest of Fennel reads and writes, see <see cref="KombuEnvelope"/>)
-/// and an AMQP message: the body, the headers as a field table, and the properties Celery sets (correlation_id,
+/// Maps a <see cref="MessageEnvelope"/> to an AMQP message and back, field by field: the body, the headers as a field table, and the properties Celery sets (correlation_id,
 /// reply_to, delivery_mode, priority, content type and encoding, expiration).
 /// </summary>
 internal static class AmqpMessage
@@ -25,87 +24,86 @@ internal static class AmqpMessage
     /// <summary>The header RabbitMQ.Client adds to every message it publishes with confirm tracking; not the task's.</summary>
     public const string PublishSequenceHeader = "x-dotnet-pub-seq-no";
 
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>The AMQP properties of an envelope: headers as a field table, and the properties Celery sets.</summary>
+    public static BasicProperties ToProperties(MessageEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return new BasicProperties
+        {
+            ContentType = envelope.ContentType,
+            ContentEncoding = envelope.ContentEncoding,
+            Headers = ToTable(envelope.Headers),
+            DeliveryMode = envelope.DeliveryMode == 1 ? DeliveryModes.Transient : DeliveryModes.Persistent,
+            CorrelationId = envelope.CorrelationId,
+            ReplyTo = envelope.ReplyTo,
+            Priority = (byte)Math.Clamp(envelope.Priority, 0, 255),
+            Expiration = envelope.Expiration,
+        };
+    }
 
-    /// <summary>The AMQP body and properties of a kombu envelope.</summary>
+    /// <summary>The AMQP body and properties of an envelope in kombu's JSON form (broadcasts, which still come as bytes).</summary>
     /// <exception cref="MessageFormatException">The bytes are not a kombu envelope.</exception>
     public static (BasicProperties Properties, byte[] Body) FromEnvelope(ReadOnlySpan<byte> envelope)
     {
         var kombu = KombuEnvelope.Decode(envelope);
-        var properties = new BasicProperties
-        {
-            ContentType = kombu.ContentType,
-            ContentEncoding = kombu.ContentEncoding,
-            Headers = ToTable(kombu.Headers),
-            DeliveryMode = DeliveryModes.Persistent,
-        };
-        foreach (var (name, value) in kombu.Properties)
-        {
-            switch (name)
-            {
-                case "correlation_id" when Text(value) is { } id:
-                    properties.CorrelationId = id;
-                    break;
-                case "reply_to" when Text(value) is { } replyTo:
-                    properties.ReplyTo = replyTo;
-                    break;
-                case "delivery_mode" when value is JsonValue v && v.TryGetValue(out int mode):
-                    properties.DeliveryMode = mode == 1 ? DeliveryModes.Transient : DeliveryModes.Persistent;
-                    break;
-                case "priority" when value is JsonValue v && v.TryGetValue(out int priority):
-                    properties.Priority = (byte)Math.Clamp(priority, 0, 255);
-                    break;
-                case "expiration" when Text(value) is { } expiration:
-                    properties.Expiration = expiration;
-                    break;
-            }
-        }
-        return (properties, kombu.Body);
+        return (ToProperties(kombu), kombu.Body);
     }
 
     /// <summary>
-    /// The kombu envelope of a received AMQP message, as the rest of Fennel reads it (and as kombu's Redis transport would
-    /// have stored it): the body base64, <c>delivery_info</c> with exchange, routing key and the redelivered flag.
+    /// The envelope of a received AMQP message, mapped field by field (no JSON in between): headers from the field table
+    /// (without Fennel's own <see cref="LostDeliveriesHeader"/> and the client's <see cref="PublishSequenceHeader"/>),
+    /// <c>delivery_info</c> from the exchange, routing key and redelivered flag.
     /// </summary>
-    public static byte[] ToEnvelope(ReadOnlySpan<byte> body, IReadOnlyBasicProperties properties, string exchange, string routingKey,
-        bool redelivered, string deliveryTag)
+    /// <param name="body">The AMQP body.</param>
+    /// <param name="properties">The AMQP properties.</param>
+    /// <param name="exchange">The exchange it was published to.</param>
+    /// <param name="routingKey">Its routing key.</param>
+    /// <param name="redelivered">True when it was delivered before.</param>
+    /// <param name="deliveryTag">The delivery tag to show.</param>
+    /// <param name="strict">
+    /// True for a message a worker runs: a header that is not valid UTF-8 or nests deeper than
+    /// <see cref="KombuEnvelope.MaxDepth"/> is a <see cref="MessageFormatException"/>. False to show a message whatever it
+    /// holds (dead letters, broadcasts): such text is decoded with replacement characters, such nesting cut off.
+    /// </param>
+    /// <exception cref="MessageFormatException">Strict, and a header cannot be read.</exception>
+    public static MessageEnvelope ToEnvelope(byte[] body, IReadOnlyBasicProperties properties, string exchange, string routingKey,
+        bool redelivered, string deliveryTag, bool strict = true)
     {
-        var buffer = new ArrayBufferWriter<byte>(body.Length * 4 / 3 + 512);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        ArgumentNullException.ThrowIfNull(properties);
+        var headers = new JsonObject();
+        if (properties.Headers is { } table)
         {
-            writer.WriteStartObject();
-            writer.WriteBase64String("body", body);
-            writer.WriteString("content-encoding", properties.ContentEncoding ?? "utf-8");
-            writer.WriteString("content-type", properties.ContentType ?? "application/json");
-            writer.WriteStartObject("headers");
-            if (properties.Headers is { } headers)
+            foreach (var (name, value) in table)
             {
-                foreach (var (name, value) in headers)
-                {
-                    if (name is LostDeliveriesHeader or PublishSequenceHeader) continue;
-                    writer.WritePropertyName(name);
-                    WriteValue(writer, value);
-                }
+                if (name is LostDeliveriesHeader or PublishSequenceHeader) continue;
+                headers[name] = ToNode(value, name, 1, strict);
             }
-            writer.WriteEndObject();
-            writer.WriteStartObject("properties");
-            if (properties.CorrelationId is { } correlation) writer.WriteString("correlation_id", correlation);
-            if (properties.ReplyTo is { } replyTo) writer.WriteString("reply_to", replyTo); else writer.WriteNull("reply_to");
-            writer.WriteNumber("delivery_mode", properties.DeliveryMode == DeliveryModes.Transient ? 1 : 2);
-            writer.WriteStartObject("delivery_info");
-            writer.WriteString("exchange", exchange);
-            writer.WriteString("routing_key", routingKey);
-            if (redelivered) writer.WriteBoolean("redelivered", true);
-            writer.WriteEndObject();
-            writer.WriteNumber("priority", properties.Priority);
-            if (properties.Expiration is { } expiration) writer.WriteString("expiration", expiration);
-            writer.WriteString("body_encoding", "base64");
-            writer.WriteString("delivery_tag", deliveryTag);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
         }
-        return buffer.WrittenSpan.ToArray();
+        return new MessageEnvelope
+        {
+            Headers = headers,
+            Body = body,
+            ContentType = properties.ContentType ?? TaskMessageCodec.ContentType,
+            ContentEncoding = properties.ContentEncoding ?? TaskMessageCodec.ContentEncoding,
+            CorrelationId = properties.CorrelationId,
+            ReplyTo = properties.ReplyTo,
+            DeliveryMode = properties.DeliveryMode == DeliveryModes.Transient ? 1 : 2,
+            Priority = properties.Priority,
+            Expiration = properties.Expiration,
+            Exchange = exchange,
+            RoutingKey = routingKey,
+            DeliveryTag = deliveryTag,
+            Redelivered = redelivered,
+        };
     }
+
+    /// <summary>
+    /// An envelope in kombu's JSON form, as the rest of Fennel reads broadcasts and dead letters (and as kombu's Redis
+    /// transport would have stored it). Never throws for what a header holds (see <see cref="ToEnvelope"/>).
+    /// </summary>
+    public static byte[] ToKombuJson(ReadOnlySpan<byte> body, IReadOnlyBasicProperties properties, string exchange, string routingKey,
+        bool redelivered, string deliveryTag) =>
+        KombuEnvelope.Encode(ToEnvelope(body.ToArray(), properties, exchange, routingKey, redelivered, deliveryTag, strict: false));
 
     /// <summary>How many earlier deliveries were lost, from <see cref="LostDeliveriesHeader"/>.</summary>
     public static int LostDeliveries(IReadOnlyBasicProperties properties) =>
@@ -159,42 +157,53 @@ internal static class AmqpMessage
         _ => null,
     };
 
-    private static void WriteValue(Utf8JsonWriter writer, object? value)
+    private static JsonNode? ToNode(object? value, string name, int depth, bool strict)
     {
+        if (depth > KombuEnvelope.MaxDepth)
+        {
+            return strict ? throw new MessageFormatException($"Header '{name}' nests deeper than {KombuEnvelope.MaxDepth} levels.") : null;
+        }
         switch (value)
         {
-            case null: writer.WriteNullValue(); break;
-            case byte[] bytes: writer.WriteStringValue(Encoding.UTF8.GetString(bytes)); break;
-            case string s: writer.WriteStringValue(s); break;
-            case bool b: writer.WriteBooleanValue(b); break;
-            case int i: writer.WriteNumberValue(i); break;
-            case long l: writer.WriteNumberValue(l); break;
-            case uint u: writer.WriteNumberValue(u); break;
-            case short s16: writer.WriteNumberValue(s16); break;
-            case ushort u16: writer.WriteNumberValue(u16); break;
-            case byte u8: writer.WriteNumberValue(u8); break;
-            case sbyte s8: writer.WriteNumberValue(s8); break;
-            case double d: writer.WriteNumberValue(d); break;
-            case float f: writer.WriteNumberValue(f); break;
-            case decimal m: writer.WriteNumberValue(m); break;
-            case AmqpTimestamp t: writer.WriteNumberValue(t.UnixTime); break;
-            case IDictionary<string, object?> table:
-                writer.WriteStartObject();
-                foreach (var (name, item) in table)
+            case null: return null;
+            case byte[] bytes:
+                if (!strict) return Encoding.UTF8.GetString(bytes);
+                try
                 {
-                    writer.WritePropertyName(name);
-                    WriteValue(writer, item);
+                    return StrictUtf8.GetString(bytes);
                 }
-                writer.WriteEndObject();
-                break;
+                catch (DecoderFallbackException ex)
+                {
+                    throw new MessageFormatException($"Header '{name}' is not valid UTF-8 text.", ex);
+                }
+            case string s: return s;
+            case bool b: return b;
+            case int i: return i;
+            case long l: return l;
+            // Every integer as int or long and every float as double, the CLR types the codecs read numbers as.
+            case uint u: return (long)u;
+            case short s16: return (int)s16;
+            case ushort u16: return (int)u16;
+            case byte u8: return (int)u8;
+            case sbyte s8: return (int)s8;
+            case double d when double.IsFinite(d): return d;
+            case float f when float.IsFinite(f): return (double)f;
+            case double or float:
+                return strict ? throw new MessageFormatException($"Header '{name}' is not a finite number.") : null;
+            case decimal m: return m;
+            case AmqpTimestamp t: return t.UnixTime;
+            case IDictionary<string, object?> table:
+                var obj = new JsonObject();
+                foreach (var (key, item) in table) obj[key] = ToNode(item, name, depth + 1, strict);
+                return obj;
             case System.Collections.IEnumerable list:
-                writer.WriteStartArray();
-                foreach (var item in list) WriteValue(writer, item);
-                writer.WriteEndArray();
-                break;
-            default: writer.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture)); break;
+                var array = new JsonArray();
+                foreach (var item in list) array.Add(ToNode(item, name, depth + 1, strict));
+                return array;
+            default: return Convert.ToString(value, CultureInfo.InvariantCulture);
         }
     }
 
-    private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
 }

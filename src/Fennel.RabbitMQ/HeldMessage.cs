@@ -24,8 +24,18 @@ internal sealed class HeldMessage
 
     public required IReadOnlyBasicProperties Properties { get; init; }
 
-    /// <summary>The kombu envelope handed to the caller.</summary>
-    public required byte[] Envelope { get; init; }
+    /// <summary>The exchange it was published to.</summary>
+    public required string Exchange { get; init; }
+
+    /// <summary>The routing key it was published with.</summary>
+    public required string RoutingKey { get; init; }
+
+    /// <summary>
+    /// The envelope handed to the caller, mapped from the AMQP message when first asked (a malformed header is a
+    /// <see cref="Protocol.MessageFormatException"/> then, for the worker to dead-letter, never a failed fetch).
+    /// </summary>
+    public Transport.MessageEnvelope ReadEnvelope() =>
+        AmqpMessage.ToEnvelope(Body, Properties, Exchange, RoutingKey, DeliveryCount > 1, Tag);
 
     /// <summary>1 for a first delivery; one more for each earlier delivery that was lost.</summary>
     public required int DeliveryCount { get; init; }

@@ -125,7 +125,7 @@ public sealed partial class RabbitMQTransport
         private async Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
         {
             if (Volatile.Read(ref _disposed) != 0) return;
-            var envelope = AmqpMessage.ToEnvelope(delivery.Body.Span, delivery.BasicProperties, delivery.Exchange, delivery.RoutingKey,
+            var envelope = AmqpMessage.ToKombuJson(delivery.Body.Span, delivery.BasicProperties, delivery.Exchange, delivery.RoutingKey,
                 delivery.Redelivered, delivery.DeliveryTag.ToString(System.Globalization.CultureInfo.InvariantCulture));
             try
             {

@@ -122,7 +122,7 @@ public sealed partial class RabbitMQTransport
         {
             message.LeaseEnd = leaseEnd;
             _leased[message.Tag] = message;
-            deliveries.Add(new Delivery(message.Queue, message.Envelope, message.Tag, message.DeliveryCount));
+            deliveries.Add(new Delivery(message.Queue, message.ReadEnvelope, message.Tag, message.DeliveryCount));
         }
         return deliveries;
     }
@@ -219,7 +219,8 @@ public sealed partial class RabbitMQTransport
             Generation = generation,
             Body = body,
             Properties = properties,
-            Envelope = AmqpMessage.ToEnvelope(body, properties, delivery.Exchange, delivery.RoutingKey, count > 1, tag),
+            Exchange = delivery.Exchange,
+            RoutingKey = delivery.RoutingKey,
             DeliveryCount = count,
             Sequence = Interlocked.Increment(ref _sequence),
             ReceivedAt = _time.GetUtcNow(),

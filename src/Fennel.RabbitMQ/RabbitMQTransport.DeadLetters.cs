@@ -112,7 +112,7 @@ public sealed partial class RabbitMQTransport
         var queue = Text("queue");
         var at = long.TryParse(Text("at"), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.MinValue;
         var deliveries = int.TryParse(Text("deliveries"), NumberStyles.None, CultureInfo.InvariantCulture, out var d) ? d : 0;
-        var envelope = AmqpMessage.ToEnvelope(result.Body.Span, result.BasicProperties, "", queue, redelivered: false, deliveryTag: Text("id"));
+        var envelope = AmqpMessage.ToKombuJson(result.Body.Span, result.BasicProperties, "", queue, redelivered: false, deliveryTag: Text("id"));
         return new DeadLetter(Text("id"), queue, envelope, Text("reason"), at, deliveries);
     }
 

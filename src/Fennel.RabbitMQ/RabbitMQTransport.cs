@@ -57,8 +57,7 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)
@@ -87,7 +86,8 @@ public sealed partial class RabbitMQTransport : ITransport, IDeadLetterStore, IB
         var outgoing = new (string Queue, BasicProperties Properties, byte[] Body)[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
-            var (properties, body) = AmqpMessage.FromEnvelope(messages[i].Body.Span);
+            var properties = AmqpMessage.ToProperties(messages[i].Envelope);
+            var body = messages[i].Envelope.Body;
             if (messages[i].Priority > 0 && properties.Priority == 0) properties.Priority = (byte)Math.Clamp(messages[i].Priority, 0, 255);
             outgoing[i] = (messages[i].Queue, properties, body);
         }

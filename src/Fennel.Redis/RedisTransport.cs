@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Fennel.Protocol;
 using Fennel.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -65,9 +66,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DeadLetters | TransportCapabilities.Broadcast | TransportCapabilities.Revokes
-        | TransportCapabilities.SharedRateLimits;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery;
 
     /// <summary>The keys every lease script gets first (see <see cref="RedisScripts"/>).</summary>
     internal static RedisKey[] LeaseKeys(params RedisKey[] more) =>
@@ -97,7 +96,26 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
         if (messages.Count == 0) return;
         foreach (var message in messages) ArgumentException.ThrowIfNullOrEmpty(message?.Queue, nameof(messages));
         cancellationToken.ThrowIfCancellationRequested();
+        await StoreAsync([.. messages.Select(m => (m.Queue, m.Priority, (RedisValue)KombuEnvelope.Encode(m.Envelope)))]).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Pushes bytes as they are, unchecked, as if a foreign producer had written them: what tests of a worker's handling of
+    /// malformed messages, and tools that replay stored messages, need. Fennel's own producers publish envelopes.
+    /// </summary>
+    /// <param name="queue">The queue.</param>
+    /// <param name="stored">The message in its stored form (kombu's JSON envelope, or anything else).</param>
+    /// <param name="priority">0..9, in kombu's direction (lower first).</param>
+    /// <param name="cancellationToken">Cancels before sending.</param>
+    public Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queue);
+        cancellationToken.ThrowIfCancellationRequested();
+        return StoreAsync([(queue, priority, (RedisValue)stored.ToArray())]);
+    }
+
+    private async Task StoreAsync(IReadOnlyList<(string Queue, int Priority, RedisValue Body)> messages)
+    {
         var database = await DatabaseAsync().ConfigureAwait(false);
         var queues = messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal).ToList();
         var batch = database.CreateBatch();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Fennel.Protocol;
 using Fennel.Transport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -46,8 +47,7 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
     public SqliteOptions Options => _database.Options;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters
-        | TransportCapabilities.Revokes | TransportCapabilities.SharedRateLimits | TransportCapabilities.Broadcast;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish;
 
     /// <inheritdoc />
     public Task DeclareQueueAsync(string queue, CancellationToken cancellationToken = default)
@@ -67,6 +67,26 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
         if (messages.Count == 0) return;
         foreach (var message in messages) ArgumentException.ThrowIfNullOrEmpty(message?.Queue, nameof(messages));
 
+        await StoreAsync([.. messages.Select(m => (m.Queue, m.Priority, KombuEnvelope.Encode(m.Envelope), m.NotBefore))], cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores bytes as they are, unchecked, as if a foreign producer had written them: what tests of a worker's handling of
+    /// malformed messages, and tools that replay stored messages, need. Fennel's own producers publish envelopes.
+    /// </summary>
+    /// <param name="queue">The queue.</param>
+    /// <param name="stored">The message in its stored form (kombu's JSON envelope, or anything else).</param>
+    /// <param name="priority">0..9; higher is served first.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queue);
+        return StoreAsync([(queue, priority, stored.ToArray(), null)], cancellationToken);
+    }
+
+    private async Task StoreAsync(IReadOnlyList<(string Queue, int Priority, byte[] Body, DateTimeOffset? NotBefore)> messages, CancellationToken cancellationToken)
+    {
         var newQueues = messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal).Where(q => !_declared.ContainsKey(q)).ToList();
         await _database.WriteAsync(async command =>
         {
@@ -86,7 +106,7 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
             {
                 queue.Value = message.Queue;
                 priority.Value = message.Priority;
-                body.Value = ArrayOf(message.Body);
+                body.Value = message.Body;
                 visibleAt.Value = message.NotBefore?.ToUnixTimeMilliseconds() ?? 0L;
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -20,7 +20,7 @@ public sealed class DeadLetterTests : IAsyncLifetime
         var app = _sandbox.App;
 
         var unknown = await app.Client.SendTaskAsync("no.such.task", [1]);
-        await app.Transport.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("{not json")));
+        await ((Fennel.Sqlite.SqliteTransport)app.Transport).PublishStoredAsync("celery", Encoding.UTF8.GetBytes("{not json"));
         var wrongCount = await app.Client.SendTaskAsync("core.echo", [1, 2]);
         var valid = await app.Client.SendTaskAsync("core.echo", [5]);
 

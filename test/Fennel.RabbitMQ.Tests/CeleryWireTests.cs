@@ -41,7 +41,7 @@ public sealed class CeleryWireTests
         };
         await using (var transport = TestBroker.NewTransport())
         {
-            await transport.PublishAsync(new OutgoingMessage(queue, TaskEnvelope.Encode(message, queue, DateTimeOffset.UtcNow)));
+            await transport.PublishAsync(new OutgoingMessage(queue, TaskEnvelope.Create(message, queue, DateTimeOffset.UtcNow)));
         }
         await using var raw = await RawBroker.OpenAsync();
         var got = await raw.GetAsync(queue);

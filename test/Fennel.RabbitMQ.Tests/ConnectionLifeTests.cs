@@ -16,7 +16,7 @@ public sealed class ConnectionLifeTests(ITestOutputHelper output)
         var options = broker with { Port = proxy.Port, Heartbeat = TimeSpan.FromSeconds(1), ConfirmTimeout = TimeSpan.FromSeconds(3) };
         await using var transport = new RabbitMQTransport(options);
         var queue = $"cut-{Guid.NewGuid():N}";
-        await transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Wrap("before")));
+        await transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Envelope("before")));
         var before = Assert.Single(await transport.FetchAsync([queue], 1, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(15)));
         await transport.AckAsync(before);
         // The ack is on its way: let the broker have it before the line goes (an ack lost in a cut means a redelivery).
@@ -26,7 +26,7 @@ public sealed class ConnectionLifeTests(ITestOutputHelper output)
         var connections = ConnectionsToTheVirtualHost();
         proxy.Cut();
         var clock = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<BrokerException>(() => transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Wrap("during"))));
+        var error = await Assert.ThrowsAsync<BrokerException>(() => transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Envelope("during"))));
         output.WriteLine($"publish during the cut failed after {clock.Elapsed.TotalSeconds:0.0} s: {error.Message}");
         // Missed heartbeats end the connection (the tests of this project run one at a time: the count is this test's).
         await Eventually.HoldsAsync(() => ConnectionsToTheVirtualHost() < connections, "the broker to close the silent connection for missed heartbeats");
@@ -38,7 +38,7 @@ public sealed class ConnectionLifeTests(ITestOutputHelper output)
         {
             try
             {
-                await transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Wrap("after")));
+                await transport.PublishAsync(new OutgoingMessage(queue, KombuBodies.Envelope("after")));
                 break;
             }
             catch (BrokerException) when (clock.Elapsed < TimeSpan.FromSeconds(30))

@@ -8,7 +8,4 @@ public sealed class RabbitMQTransportConformanceTests : TransportConformanceTest
 {
     protected override Task<ITransport> CreateTransportAsync() => Task.FromResult<ITransport>(TestBroker.NewTransport("?max_priority=10"));
 
-    protected override byte[] Body(string text) => KombuBodies.Wrap(text);
-
-    protected override string BodyText(ReadOnlyMemory<byte> body) => KombuBodies.Unwrap(body);
 }

@@ -14,7 +14,7 @@ public sealed class StopConsumingTests
     {
         await using var transport = TestBroker.NewTransport();
         var (kept, stopped) = ($"kept-{Guid.NewGuid():N}", $"stopped-{Guid.NewGuid():N}");
-        for (var i = 0; i < 4; i++) await transport.PublishAsync(new OutgoingMessage(stopped, KombuBodies.Wrap($"s{i}")));
+        for (var i = 0; i < 4; i++) await transport.PublishAsync(new OutgoingMessage(stopped, KombuBodies.Envelope($"s{i}")));
 
         // A window of 4, all taken from the stopped queue; three are given back and the broker pushes them again at once,
         // so they wait in this process, unfetched, holding three of the four places in the window.
@@ -26,7 +26,7 @@ public sealed class StopConsumingTests
             .Contains($"{stopped}\t0\t4", StringComparison.Ordinal), $"the broker to push the three given-back messages of {stopped} again");
 
         await transport.StopConsumingAsync(stopped);
-        for (var i = 0; i < 4; i++) await transport.PublishAsync(new OutgoingMessage(kept, KombuBodies.Wrap($"k{i}")));
+        for (var i = 0; i < 4; i++) await transport.PublishAsync(new OutgoingMessage(kept, KombuBodies.Envelope($"k{i}")));
 
         // Only the kept queue is fetched now, and all of its messages arrive although the window was full before.
         var got = await FetchAsync(transport, [kept], 4);

@@ -25,7 +25,7 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     {
         foreach (var priority in new[] { 0, 2, 3, 5, 6, 8, 9 })
         {
-            await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap($"p{priority}"), priority));
+            await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Envelope($"p{priority}"), priority));
         }
 
         Assert.Equal(2, await Redis.ListLengthAsync(_queue));
@@ -41,9 +41,10 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     public async Task A_task_envelope_is_stored_exactly_as_encoded()
     {
         var message = new TaskMessage { Task = "tasks.add", Id = Guid.NewGuid().ToString(), Args = [2, 3] };
-        var envelope = TaskEnvelope.Encode(message, _queue, DateTimeOffset.UtcNow);
+        var created = TaskEnvelope.Create(message, _queue, DateTimeOffset.UtcNow);
+        var envelope = KombuEnvelope.Encode(created);
 
-        await _transport.PublishAsync(new OutgoingMessage(_queue, envelope));
+        await _transport.PublishAsync(new OutgoingMessage(_queue, created));
 
         var stored = (byte[])(await Redis.ListRightPopAsync(_queue))!;
         Assert.Equal(envelope, stored);
@@ -56,7 +57,7 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     public async Task Fetch_records_the_message_in_unacked_as_kombu_does_and_ack_removes_it()
     {
         var tag = Guid.NewGuid().ToString();
-        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("held", tag)));
+        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Envelope("held", tag)));
         var before = DateTimeOffset.UtcNow;
 
         var delivery = Assert.Single(await _transport.FetchAsync([_queue], 10, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
@@ -144,7 +145,7 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     [Fact]
     public async Task An_eta_message_is_published_to_its_queue_as_celery_does()
     {
-        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("eta"), NotBefore: DateTimeOffset.UtcNow.AddMinutes(5)));
+        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Envelope("eta"), NotBefore: DateTimeOffset.UtcNow.AddMinutes(5)));
 
         // A Python worker finds it at once and holds it until due, as Celery does; a Fennel worker parks it.
         Assert.Equal(1, await Redis.ListLengthAsync(_queue));
@@ -155,7 +156,7 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     public async Task A_parked_message_waits_in_unacked_where_kombu_restores_it_when_due()
     {
         var tag = Guid.NewGuid().ToString();
-        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("later", tag)));
+        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Envelope("later", tag)));
         var fetched = Assert.Single(await _transport.FetchAsync([_queue], 10, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
         var due = DateTimeOffset.UtcNow.AddSeconds(2);
 
@@ -177,7 +178,7 @@ public sealed class KombuLayoutTests : IAsyncLifetime
     public async Task A_message_that_is_not_a_kombu_envelope_is_dead_lettered_unchanged()
     {
         await Redis.ListLeftPushAsync(_queue, "{not json");
-        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Wrap("fine")));
+        await _transport.PublishAsync(new OutgoingMessage(_queue, KombuBodies.Envelope("fine")));
 
         var delivery = Assert.Single(await _transport.FetchAsync([_queue], 10, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
 

@@ -7,11 +7,6 @@ namespace Fennel.Redis.Tests;
 public sealed class RedisTransportConformanceTests : TransportConformanceTests
 {
     protected override Task<ITransport> CreateTransportAsync() => Task.FromResult<ITransport>(RedisTestDatabase.NewTransport());
-
-    protected override byte[] Body(string text) => KombuBodies.Wrap(text);
-
-    protected override string BodyText(ReadOnlyMemory<byte> body) => KombuBodies.Unwrap(body);
-
     // kombu serves priority step 0 first.
     protected override bool LowerPriorityFirst => true;
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text;
 using Fennel.Results;
+using Fennel.Testing;
 using Fennel.Transport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
@@ -45,7 +46,7 @@ public sealed class SqliteResultStoreTests(TemporaryFolder folder) : IClassFixtu
         await using var transport = new SqliteTransport(new SqliteOptions { Path = path });
         await using var store = new SqliteResultStore(new SqliteOptions { Path = path });
 
-        await transport.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("task")));
+        await transport.PublishAsync(new OutgoingMessage("celery", TextMessages.Envelope("task")));
         await store.StoreAsync(Result("shared"), TimeSpan.FromHours(1));
 
         Assert.Equal(1, await transport.GetQueueLengthAsync("celery"));

@@ -18,7 +18,7 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
         await using var first = new SqliteTransport(new SqliteOptions { Path = path });
         await using var second = new SqliteTransport(new SqliteOptions { Path = path });
         const int count = 500;
-        await first.PublishBatchAsync(Enumerable.Range(0, count).Select(i => new OutgoingMessage("work", Encoding.UTF8.GetBytes($"m{i}"))).ToList());
+        await first.PublishBatchAsync(Enumerable.Range(0, count).Select(i => new OutgoingMessage("work", TextMessages.Envelope($"m{i}"))).ToList());
 
         var seen = await CompetingConsumers.RunAsync([first, second, first, second], "work", count);
 
@@ -35,10 +35,10 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
         await using var worker = new SqliteTransport(new SqliteOptions { Path = path });
         var fetch = worker.FetchAsync(["celery"], 1, LongLease, TimeSpan.FromSeconds(20));
 
-        await producer.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("hello")));
+        await producer.PublishAsync(new OutgoingMessage("celery", TextMessages.Envelope("hello")));
 
         var delivery = Assert.Single(await fetch.WaitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Equal("hello", Encoding.UTF8.GetString(delivery.Body.Span));
+        Assert.Equal("hello", TextMessages.TextOf(delivery));
     }
 
     [Fact]
@@ -169,14 +169,14 @@ public sealed class SqliteTransportTests(TemporaryFolder folder) : IClassFixture
         var path = folder.NewFilePath("fennel.db");
         await using (var producer = new SqliteTransport(new SqliteOptions { Path = path }))
         {
-            await producer.PublishAsync(new OutgoingMessage("durable", Encoding.UTF8.GetBytes("still here"), Priority: 3));
+            await producer.PublishAsync(new OutgoingMessage("durable", TextMessages.Envelope("still here"), Priority: 3));
         }
         SqliteConnection.ClearAllPools();
 
         await using var reopened = new SqliteTransport(new SqliteOptions { Path = path });
         var delivery = Assert.Single(await reopened.FetchAsync(["durable"], 10, LongLease, TimeSpan.FromSeconds(10)));
 
-        Assert.Equal("still here", Encoding.UTF8.GetString(delivery.Body.Span));
+        Assert.Equal("still here", TextMessages.TextOf(delivery));
         Assert.Equal(1, delivery.DeliveryCount);
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using Fennel.Transport;
 
 namespace Fennel.Testing;
@@ -24,7 +23,7 @@ public static class CompetingConsumers
                     if (seen.Count >= expected) return;
                 }
                 var batch = await transport.FetchAsync([queue], 7, TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(200));
-                lock (seen) seen.AddRange(batch.Select(d => Encoding.UTF8.GetString(d.Body.Span)));
+                lock (seen) seen.AddRange(batch.Select(TextMessages.TextOf));
                 foreach (var delivery in batch) await transport.AckAsync(delivery);
             }
         }));

@@ -43,15 +43,14 @@ public abstract partial class TransportConformanceTests : IAsyncLifetime
     /// <summary>A queue name no other test uses.</summary>
     protected static string NewQueue() => $"conformance-{Guid.NewGuid():N}";
 
-    /// <summary>A message body carrying <paramref name="text"/>. Transports that store a particular format (Redis keeps
-    /// kombu envelopes) wrap the text in it.</summary>
-    protected virtual byte[] Body(string text) => Encoding.UTF8.GetBytes(text);
+    /// <summary>A message whose body is <paramref name="text"/>.</summary>
+    protected static MessageEnvelope Body(string text) => TextMessages.Envelope(text);
 
-    /// <summary>The text a body made by <see cref="Body"/> carries.</summary>
-    protected virtual string BodyText(ReadOnlyMemory<byte> body) => Encoding.UTF8.GetString(body.Span);
+    /// <summary>The text a message stored in kombu's JSON form (a dead letter) carries.</summary>
+    protected static string BodyText(ReadOnlyMemory<byte> stored) => TextMessages.TextOf(stored);
 
-    /// <summary>The text a delivered body carries.</summary>
-    protected string Text(Delivery delivery) => BodyText(delivery!.Body);
+    /// <summary>The text a delivered message carries.</summary>
+    protected static string Text(Delivery delivery) => TextMessages.TextOf(delivery);
 
     /// <summary>
     /// True where a lower priority number is served first (Redis, as kombu orders its priority lists); false where a

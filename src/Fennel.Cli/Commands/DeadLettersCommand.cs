@@ -68,7 +68,7 @@ internal static class DeadLettersCommand
         var limit = cmd.GetInt("limit", min: 1) ?? 100;
         if (limit > ScanBound) throw new UsageException($"--limit is at most {ScanBound}, not {limit}.");
 
-        var store = app.Transport.Capabilities.HasFlag(TransportCapabilities.DeadLetters) ? app.Transport as IDeadLetterStore : null;
+        var store = app.Transport as IDeadLetterStore;
         if (store is null)
         {
             throw new FennelConfigurationException($"The broker ({app.Options.EffectiveBrokerUrl.Split("://")[0]}://) keeps no dead letters: " +

@@ -68,7 +68,7 @@ internal static class DeadLetterApi
 
     /// <summary>The app's dead-letter store, or null when its broker keeps none.</summary>
     internal static IDeadLetterStore? StoreOf(FennelApp app) =>
-        app.Transport.Capabilities.HasFlag(TransportCapabilities.DeadLetters) ? app.Transport as IDeadLetterStore : null;
+        app.Transport as IDeadLetterStore;
 
     private static async Task<IResult> ListAsync(HttpContext context, DashboardServices dashboard, CancellationToken cancellationToken)
     {

@@ -43,7 +43,7 @@ public sealed partial class FennelClient
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentException.ThrowIfNullOrEmpty(bindingKey);
         var transport = _transport();
-        if (!transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) || transport is not IBroadcastTransport broadcast)
+        if (transport is not IBroadcastTransport broadcast)
         {
             throw new FennelConfigurationException($"The broker {transport.GetType().Name} cannot broadcast, so it carries no Celery events; " +
                 "receive events through a broker that can (Redis, RabbitMQ, SQLite or memory).");
@@ -140,7 +140,7 @@ public sealed partial class FennelClient
         {
             if (_sentEventsChecked) return _sentEvents;
             _sentEventsChecked = true;
-            if (transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) && transport is IBroadcastTransport broadcast)
+            if (transport is IBroadcastTransport broadcast)
             {
                 _sentEvents = new EventDispatcher(broadcast, Origin, Clock, _time, EventLogger, batchTaskEvents: false);
             }

@@ -112,7 +112,7 @@ public sealed partial class FennelClient
     /// Revokes tasks: workers that receive them later skip them (they end REVOKED <c>revoked</c>), and with
     /// <paramref name="terminate"/> a running one is stopped (REVOKED <c>terminated</c>). The revokes are kept in the
     /// broker for <see cref="Configuration.FennelOptions.RevokeExpires"/> (3 h by default) where it can keep them
-    /// (<see cref="TransportCapabilities.Revokes"/>), so workers started or restarted later honour them too; and they are
+    /// (<see cref="IRevokeStore"/>), so workers started or restarted later honour them too; and they are
     /// broadcast as Celery's <c>revoke</c> control request, so Python Celery workers on the broker honour them as well.
     /// Completes when the broker holds them.
     /// </summary>
@@ -125,8 +125,8 @@ public sealed partial class FennelClient
         foreach (var id in ids) ArgumentException.ThrowIfNullOrEmpty(id, nameof(taskIds));
         if (ids.Count == 0) return;
         var transport = _transport();
-        var store = transport.Capabilities.HasFlag(TransportCapabilities.Revokes) ? transport as IRevokeStore : null;
-        var broadcast = transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) ? transport as IBroadcastTransport : null;
+        var store = transport as IRevokeStore;
+        var broadcast = transport as IBroadcastTransport;
         if (store is null && broadcast is null)
         {
             throw new NotSupportedException(

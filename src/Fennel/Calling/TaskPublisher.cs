@@ -42,7 +42,7 @@ internal sealed class TaskPublisher(Func<ITransport> transport, Func<IReplyQueue
         {
             await _declared.GetOrAdd(queue, q => broker.DeclareQueueAsync(q, CancellationToken.None)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        var outgoing = messages.Select(m => new OutgoingMessage(m.Queue, TaskEnvelope.Encode(m.Message, m.Queue, now), m.Message.Priority,
+        var outgoing = messages.Select(m => new OutgoingMessage(m.Queue, TaskEnvelope.Create(m.Message, m.Queue, now), m.Message.Priority,
             m.Message.Eta is { } eta && eta > now ? eta : null, m.Message.Id)).ToList();
         using var activity = FennelDiagnostics.ActivitySource.StartActivity("fennel.publish", ActivityKind.Producer);
         activity?.SetTag("fennel.task.count", outgoing.Count);

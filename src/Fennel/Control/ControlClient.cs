@@ -52,7 +52,7 @@ public sealed class ControlClient
     /// <param name="options">Destination, timeout and limit.</param>
     /// <param name="cancellationToken">Stops waiting; the replies so far are not returned.</param>
     /// <returns>The replies in arrival order, one per node that answered in time (none when nobody did).</returns>
-    /// <exception cref="FennelConfigurationException">The broker cannot broadcast (no <see cref="TransportCapabilities.Broadcast"/>).</exception>
+    /// <exception cref="FennelConfigurationException">The broker cannot broadcast (it does not implement <see cref="IBroadcastTransport"/>).</exception>
     public async Task<IReadOnlyList<ControlReply>> RequestAsync(string method, JsonObject? arguments = null, ControlRequestOptions? options = null,
         CancellationToken cancellationToken = default)
     {
@@ -101,7 +101,7 @@ public sealed class ControlClient
     /// <param name="arguments">Its arguments, by Celery's names.</param>
     /// <param name="destination">The nodes it is for; null or empty for all.</param>
     /// <param name="cancellationToken">Stops sending.</param>
-    /// <exception cref="FennelConfigurationException">The broker cannot broadcast (no <see cref="TransportCapabilities.Broadcast"/>).</exception>
+    /// <exception cref="FennelConfigurationException">The broker cannot broadcast (it does not implement <see cref="IBroadcastTransport"/>).</exception>
     public Task SendAsync(string method, JsonObject? arguments = null, IReadOnlyList<string>? destination = null,
         CancellationToken cancellationToken = default)
     {
@@ -126,7 +126,7 @@ public sealed class ControlClient
     private IBroadcastTransport Broadcast(string method)
     {
         var transport = _transport();
-        return transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) && transport is IBroadcastTransport broadcast
+        return transport is IBroadcastTransport broadcast
             ? broadcast
             : throw new FennelConfigurationException(
                 $"Cannot send the remote-control command '{method}': the broker {transport.GetType().Name} cannot broadcast. " +

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Fennel.Protocol;
+using Fennel.Transport;
 
 namespace Fennel.Control;
 
@@ -166,21 +167,14 @@ internal sealed record PidboxReply(string Node, JsonNode? Payload, string? Ticke
 internal static class PidboxEnvelope
 {
     public static byte[] Encode(string bodyJson, JsonObject headers, string exchange, string routingKey, int deliveryMode) =>
-        Encoding.UTF8.GetBytes(new JsonObject
+        KombuEnvelope.Encode(new MessageEnvelope
         {
-            ["body"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(bodyJson)),
-            ["content-encoding"] = TaskMessageCodec.ContentEncoding,
-            ["content-type"] = TaskMessageCodec.ContentType,
-            ["headers"] = headers,
-            ["properties"] = new JsonObject
-            {
-                ["delivery_mode"] = deliveryMode,
-                ["delivery_info"] = new JsonObject { ["exchange"] = exchange, ["routing_key"] = routingKey },
-                ["priority"] = 0,
-                ["body_encoding"] = "base64",
-                ["delivery_tag"] = Guid.NewGuid().ToString(),
-            },
-        }.ToJsonString());
+            Headers = headers,
+            Body = Encoding.UTF8.GetBytes(bodyJson),
+            DeliveryMode = deliveryMode,
+            Exchange = exchange,
+            RoutingKey = routingKey,
+        });
 
     public static double? Number(JsonNode? node) => node is JsonValue v
         ? v.TryGetValue(out double d) ? d

@@ -62,7 +62,7 @@ public static partial class CeleryEventCodec
 
     /// <summary>
     /// Finds the base64 body of a kombu envelope as <see cref="Protocol.KombuEnvelope.Decode"/> and
-    /// <see cref="Protocol.KombuEnvelope.BodyJson"/> would accept it: an object with a <c>headers</c> object, a
+    /// <see cref="Transport.MessageEnvelope.BodyJson"/> would accept it: an object with a <c>headers</c> object, a
     /// <c>properties</c> object saying <c>body_encoding: base64</c>, a JSON content type (or none), a <c>body</c> string.
     /// </summary>
     private static bool TryReadEnvelopeBody(ReadOnlySpan<byte> envelope, out int start, out int length)

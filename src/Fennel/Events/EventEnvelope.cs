@@ -2,12 +2,13 @@ using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fennel.Protocol;
+using Fennel.Transport;
 
 namespace Fennel.Events;
 
 /// <summary>
-/// The kombu envelope Celery's <c>EventDispatcher</c> publishes an event in: JSON body (base64 in the envelope), headers
-/// <c>{"hostname": sender}</c>, <c>delivery_mode</c> 1 (transient), priority 0, exchange <c>celeryev</c>.
+/// The kombu envelope Celery's <c>EventDispatcher</c> publishes an event in: JSON body, headers <c>{"hostname": sender}</c>,
+/// <c>delivery_mode</c> 1 (transient), priority 0, exchange <c>celeryev</c>.
 /// </summary>
 internal static class EventEnvelope
 {
@@ -19,28 +20,13 @@ internal static class EventEnvelope
     {
         var json = new ArrayBufferWriter<byte>(512);
         using (var bodyWriter = new Utf8JsonWriter(json, TaskMessageCodec.WriterOptions)) body.WriteTo(bodyWriter);
-        var buffer = new ArrayBufferWriter<byte>(json.WrittenCount * 4 / 3 + 256);
-        using (var writer = new Utf8JsonWriter(buffer, TaskMessageCodec.WriterOptions))
+        return KombuEnvelope.Encode(new MessageEnvelope
         {
-            writer.WriteStartObject();
-            writer.WriteBase64String("body", json.WrittenSpan);
-            writer.WriteString("content-encoding", TaskMessageCodec.ContentEncoding);
-            writer.WriteString("content-type", TaskMessageCodec.ContentType);
-            writer.WriteStartObject("headers");
-            writer.WriteString("hostname", hostname);
-            writer.WriteEndObject();
-            writer.WriteStartObject("properties");
-            writer.WriteNumber("delivery_mode", 1);
-            writer.WriteStartObject("delivery_info");
-            writer.WriteString("exchange", Exchange);
-            writer.WriteString("routing_key", routingKey);
-            writer.WriteEndObject();
-            writer.WriteNumber("priority", 0);
-            writer.WriteString("body_encoding", "base64");
-            writer.WriteString("delivery_tag", Guid.NewGuid().ToString());
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+            Headers = new JsonObject { ["hostname"] = hostname },
+            Body = json.WrittenSpan.ToArray(),
+            DeliveryMode = 1,
+            Exchange = Exchange,
+            RoutingKey = routingKey,
+        });
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Fennel.Transport;
 
 namespace Fennel.Protocol;
 
@@ -61,12 +62,41 @@ public static class TaskMessageCodec
         writer.WriteEndObject();
     }
 
-    /// <summary>The headers as a JSON object (for transports that carry headers as a table).</summary>
+    /// <summary>The headers as a JSON object, in the order Celery sends them, then the extra headers.</summary>
     public static JsonObject EncodeHeaders(TaskMessage message)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) WriteHeaders(writer, message);
-        return JsonNode.Parse(buffer.WrittenSpan)!.AsObject();
+        ArgumentNullException.ThrowIfNull(message);
+        var headers = new JsonObject
+        {
+            ["lang"] = message.Lang,
+            ["task"] = message.Task,
+            ["id"] = message.Id,
+            ["shadow"] = message.Shadow,
+            ["eta"] = message.Eta is { } eta ? CeleryTime.Format(eta) : null,
+            ["expires"] = message.Expires is { } expires ? CeleryTime.Format(expires) : null,
+            ["group"] = message.Group,
+            ["group_index"] = message.GroupIndex,
+            ["retries"] = message.Retries,
+            ["timelimit"] = new JsonArray(Seconds(message.TimeLimit.Hard), Seconds(message.TimeLimit.Soft)),
+            ["root_id"] = message.RootId ?? message.Id,
+            ["parent_id"] = message.ParentId,
+            ["argsrepr"] = message.ArgsRepr ?? PythonRepr.Args(message.Args),
+            ["kwargsrepr"] = message.KwargsRepr ?? PythonRepr.Kwargs(message.Kwargs),
+            ["origin"] = message.Origin,
+            ["ignore_result"] = message.IgnoreResult,
+        };
+        foreach (var (name, value) in message.ExtraHeaders)
+        {
+            if (!KnownHeaders.Contains(name)) headers[name] = value?.DeepClone();
+        }
+        return headers;
+
+        static JsonNode? Seconds(double? seconds) => seconds switch
+        {
+            null => null,
+            { } s when s == Math.Floor(s) && Math.Abs(s) < long.MaxValue => JsonValue.Create((long)s),
+            { } s => JsonValue.Create(s),
+        };
     }
 
     /// <summary>The body <c>[args, kwargs, embed]</c> as UTF-8 JSON.</summary>
@@ -92,6 +122,15 @@ public static class TaskMessageCodec
         writer.WriteEndArray();
     }
 
+    /// <summary>Reads a task message from its envelope.</summary>
+    /// <exception cref="MessageFormatException">The message is not a Celery protocol v2 JSON message.</exception>
+    public static TaskMessage Decode(MessageEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return Decode(envelope.Headers, envelope.ReplyTo, envelope.Priority, envelope.DeliveryMode, envelope.Body,
+            envelope.ContentType, envelope.ContentEncoding);
+    }
+
     /// <summary>
     /// Reads a message from its headers, its properties (Celery's names: <c>reply_to</c>, <c>priority</c>,
     /// <c>delivery_mode</c>, <c>content_type</c>, ...) and its body.
@@ -101,6 +140,28 @@ public static class TaskMessageCodec
         string? contentType = ContentType, string? contentEncoding = ContentEncoding)
     {
         ArgumentNullException.ThrowIfNull(headers);
+        return Decode(headers, properties is null ? null : OptionalString(properties, "reply_to"),
+            properties is null ? 0 : OptionalInt(properties, "priority", "?") ?? 0,
+            properties is null ? 2 : OptionalInt(properties, "delivery_mode", "?") ?? 2, body, contentType, contentEncoding);
+    }
+
+    private static TaskMessage Decode(JsonObject headers, string? replyTo, int priority, int deliveryMode, ReadOnlySpan<byte> body,
+        string? contentType, string? contentEncoding)
+    {
+        try
+        {
+            return DecodeChecked(headers, replyTo, priority, deliveryMode, body, contentType, contentEncoding);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OverflowException or JsonException)
+        {
+            // A value the strict parse let through but that cannot be read as what it claims (a lone UTF-16 surrogate, ...).
+            throw new MessageFormatException($"The task message cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private static TaskMessage DecodeChecked(JsonObject headers, string? replyTo, int priority, int deliveryMode, ReadOnlySpan<byte> body,
+        string? contentType, string? contentEncoding)
+    {
         if (contentType is not null && !string.Equals(contentType, ContentType, StringComparison.OrdinalIgnoreCase))
         {
             throw new MessageFormatException($"Content type '{contentType}' is not supported; Fennel reads only '{ContentType}' (Celery's json serializer).");
@@ -113,15 +174,7 @@ public static class TaskMessageCodec
         var id = RequiredString(headers, "id");
         var task = RequiredString(headers, "task");
 
-        JsonNode? bodyNode;
-        try
-        {
-            bodyNode = JsonNode.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            throw new MessageFormatException($"The body of task {id} ({task}) is not valid JSON: {ex.Message}", ex);
-        }
+        var bodyNode = KombuEnvelope.ParseJson(body, $"the body of task {id} ({task})");
         if (bodyNode is not JsonArray parts || parts.Count != 3)
         {
             throw new MessageFormatException($"The body of task {id} ({task}) is not [args, kwargs, embed]; is it a protocol v1 message?");
@@ -156,9 +209,9 @@ public static class TaskMessageCodec
             Origin = OptionalString(headers, "origin"),
             IgnoreResult = headers["ignore_result"] is JsonValue ignore && ignore.TryGetValue(out bool ignored) && ignored,
             ExtraHeaders = extra,
-            ReplyTo = properties is null ? null : OptionalString(properties, "reply_to"),
-            Priority = properties is null ? 0 : OptionalInt(properties, "priority", id) ?? 0,
-            DeliveryMode = properties is null ? 2 : OptionalInt(properties, "delivery_mode", id) ?? 2,
+            ReplyTo = replyTo,
+            Priority = priority,
+            DeliveryMode = deliveryMode,
             Args = args,
             Kwargs = kwargs,
             Embed = new TaskEmbed
@@ -213,7 +266,7 @@ public static class TaskMessageCodec
         {
             if (v.TryGetValue(out int i)) return i;
             if (v.TryGetValue(out long l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
-            if (v.TryGetValue(out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
+            if (Number(v) is { } d && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
             if (v.TryGetValue(out string? s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)) return parsed;
         }
         throw new MessageFormatException($"Task {id}: '{name}' should be an integer, not {node.ToJsonString()}.");
@@ -236,10 +289,21 @@ public static class TaskMessageCodec
         double? Seconds(JsonNode? node) => node switch
         {
             null => null,
-            JsonValue v when v.TryGetValue(out double d) => d,
+            JsonValue v when Number(v) is { } d => d,
             JsonValue v when v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
             _ => throw new MessageFormatException($"Task {id}: header 'timelimit' should be [hard, soft] in seconds, not {headers["timelimit"]!.ToJsonString()}."),
         };
+    }
+
+    /// <summary>
+    /// A JSON number as a double, whatever holds it: parsed JSON, or a CLR value (an <c>int</c> or a <c>long</c> read from
+    /// an AMQP header table), which <see cref="JsonValue.TryGetValue{T}"/> does not convert.
+    /// </summary>
+    private static double? Number(JsonValue value)
+    {
+        if (value.TryGetValue(out double d)) return d;
+        if (value.GetValueKind() != JsonValueKind.Number) return null;
+        return double.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d) ? d : null;
     }
 
     internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);

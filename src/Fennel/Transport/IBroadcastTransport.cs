@@ -2,7 +2,7 @@ namespace Fennel.Transport;
 
 /// <summary>
 /// Fan-out messaging for events and remote control, on kombu's three kinds of exchange: nothing is stored for long and
-/// nobody acknowledges. Transports that offer it have <see cref="TransportCapabilities.Broadcast"/>.
+/// nobody acknowledges. Transports that offer it implement this interface.
 /// </summary>
 /// <remarks>
 /// The exchanges Celery uses, and what a subscriber receives from each:

@@ -3,7 +3,7 @@ namespace Fennel.Transport;
 /// <summary>
 /// Durable revokes, kept in the broker: a revoke outlives every worker (Celery keeps revokes only in worker memory, so a
 /// revoke made while all workers are offline is lost). Writers append; workers read everything still live when they
-/// start, then keep reading from their cursor. Transports that offer it have <see cref="TransportCapabilities.Revokes"/>.
+/// start, then keep reading from their cursor. Transports that offer it implement this interface.
 /// </summary>
 /// <remarks>
 /// A revoke is kept at least until its <see cref="Revocation.ExpiresAt"/> and never returned after it; the store trims

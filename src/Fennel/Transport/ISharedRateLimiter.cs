@@ -3,7 +3,7 @@ namespace Fennel.Transport;
 /// <summary>
 /// A rate limit kept in the broker, so every worker on it shares one: turns of a named limit come at most one per
 /// interval, whoever takes them (GCRA with no burst: the broker keeps the time the next turn is free). Transports that
-/// offer it have <see cref="TransportCapabilities.SharedRateLimits"/>.
+/// offer it implement this interface (Redis, SQLite).
 /// </summary>
 public interface ISharedRateLimiter
 {

@@ -2,7 +2,7 @@ namespace Fennel.Transport;
 
 /// <summary>
 /// The small contract every broker implements: publish, fetch under a lease, settle (ack, release, dead-letter),
-/// renew leases, declare, purge, count. Messages are opaque bytes (a <see cref="Protocol.TaskEnvelope"/>);
+/// renew leases, declare, purge, count. Messages are <see cref="MessageEnvelope"/>s (kombu's model of headers, properties and body), which each transport stores or maps in its own form;
 /// routing, decoding and retries happen above this line. Every transport passes the shared conformance suite.
 /// </summary>
 /// <remarks>
@@ -60,7 +60,11 @@ public interface ITransport : IAsyncDisposable
     Task<long> GetQueueLengthAsync(string queue, CancellationToken cancellationToken = default);
 }
 
-/// <summary>What a transport offers beyond the core contract.</summary>
+/// <summary>
+/// What a transport offers beyond the core contract that no interface says. Optional features with an API of their own
+/// are interfaces a transport implements, and callers test for them: <see cref="IDeadLetterStore"/>,
+/// <see cref="IBroadcastTransport"/>, <see cref="IRevokeStore"/>, <see cref="ISharedRateLimiter"/>.
+/// </summary>
 [Flags]
 public enum TransportCapabilities
 {
@@ -73,24 +77,10 @@ public enum TransportCapabilities
     /// </summary>
     DelayedDelivery = 1,
 
-    /// <summary>The transport implements <see cref="IDeadLetterStore"/>.</summary>
-    DeadLetters = 2,
-
-    /// <summary>The transport implements <see cref="IBroadcastTransport"/> (events and remote control).</summary>
-    Broadcast = 4,
-
     /// <summary>
     /// <see cref="OutgoingMessage.NotBefore"/> keeps a published message invisible until due. Without it the message is
     /// visible at once and its consumer honours the ETA in the message (a Fennel worker parks it; Celery holds it), which
     /// is what Python consumers sharing a Redis broker expect.
     /// </summary>
     DelayedPublish = 8,
-
-    /// <summary>The transport implements <see cref="IRevokeStore"/>: revokes are kept in the broker and outlive workers.</summary>
-    Revokes = 16,
-    /// <summary>
-    /// The transport implements <see cref="ISharedRateLimiter"/>: task rate limits shared by every worker on the broker
-    /// (<see cref="Tasks.RateLimitScope.Cluster"/>).
-    /// </summary>
-    SharedRateLimits = 32,
 }

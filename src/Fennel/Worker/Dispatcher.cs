@@ -68,7 +68,7 @@ internal sealed class Dispatcher
         TaskMessage message;
         try
         {
-            message = TaskEnvelope.Decode(delivery.Body.Span).Message;
+            message = TaskMessageCodec.Decode(delivery.Envelope);
         }
         catch (MessageFormatException ex)
         {

@@ -24,7 +24,7 @@ internal sealed class RateLimits(FennelApp app, TimeProvider time, ILogger logge
     /// </summary>
     public void Prepare(ITransport transport)
     {
-        _shared = transport.Capabilities.HasFlag(TransportCapabilities.SharedRateLimits) ? transport as ISharedRateLimiter : null;
+        _shared = transport as ISharedRateLimiter;
         var clusterWide = app.Tasks.All.Where(t => ScopeOf(t) == RateLimitScope.Cluster).Select(t => t.Name).ToList();
         if (_shared is null && clusterWide.Count > 0)
         {

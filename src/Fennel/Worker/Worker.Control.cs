@@ -89,7 +89,7 @@ public sealed partial class Worker
 
     private IBroadcastTransport? Broadcast()
     {
-        if (_transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) && _transport is IBroadcastTransport broadcast) return broadcast;
+        if (_transport is IBroadcastTransport broadcast) return broadcast;
         Log.ControlUnavailable(_logger, Name, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
         return null;
     }
@@ -100,7 +100,7 @@ public sealed partial class Worker
     /// </summary>
     private async Task MingleAsync(CancellationToken cancellationToken)
     {
-        if (!Options.Mingle || !_transport.Capabilities.HasFlag(TransportCapabilities.Broadcast)) return;
+        if (!Options.Mingle || _transport is not IBroadcastTransport) return;
         Log.MingleSearching(_logger, Name);
         IReadOnlyList<ControlReply> replies;
         try

@@ -45,7 +45,7 @@ public sealed partial class Worker
     /// <summary>Once consuming: <c>worker-online</c>, then a heartbeat every <see cref="HeartbeatInterval"/>.</summary>
     private void StartEvents()
     {
-        if (!_transport.Capabilities.HasFlag(TransportCapabilities.Broadcast) || _transport is not IBroadcastTransport broadcast)
+        if (_transport is not IBroadcastTransport broadcast)
         {
             Log.EventsUnavailable(_logger, Name, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));
             return;

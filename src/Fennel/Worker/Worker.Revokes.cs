@@ -24,7 +24,7 @@ public sealed partial class Worker
     /// </summary>
     private async Task LoadRevokesAsync(CancellationToken cancellationToken)
     {
-        _revokeStore = _transport.Capabilities.HasFlag(TransportCapabilities.Revokes) ? _transport as IRevokeStore : null;
+        _revokeStore = _transport as IRevokeStore;
         if (_revokeStore is null)
         {
             Log.RevokesNotKept(_logger, Name, BrokerUrls.Redact(_app.Options.EffectiveBrokerUrl));

@@ -52,7 +52,7 @@ public sealed class DeadLettersCommandTests(TemporaryFolder folder, ITestOutputH
     public async Task List_shows_each_dead_letter_newest_first_with_its_task_and_reason()
     {
         var add = await DeadLetterTaskAsync("tasks.add", "unknown task 'tasks.add'");
-        await _app.Transport.PublishAsync(new OutgoingMessage("other", Encoding.UTF8.GetBytes("{not json")));
+        await ((Fennel.Sqlite.SqliteTransport)_app.Transport).PublishStoredAsync("other", Encoding.UTF8.GetBytes("{not json"));
         await DeadLetterNextAsync("other", "malformed message: not JSON");
 
         var run = await FennelAsync("list");

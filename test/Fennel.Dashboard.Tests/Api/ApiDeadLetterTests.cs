@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Fennel.Transport;
+using Fennel.Transport.Memory;
 
 namespace Fennel.Dashboard.Tests.Api;
 
@@ -53,6 +54,14 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
         return ExerciseAsync("sqlite:///" + path);
     }
 
+    /// <summary>Puts bytes on the broker as a foreign producer would (Fennel's own producers only publish envelopes).</summary>
+    internal static Task PublishStoredAsync(ITransport transport, string queue, byte[] stored) => transport switch
+    {
+        InMemoryTransport memory => memory.PublishStoredAsync(queue, stored),
+        Fennel.Sqlite.SqliteTransport sqlite => sqlite.PublishStoredAsync(queue, stored),
+        _ => throw new NotSupportedException($"No raw publish for {transport.GetType().Name} in this test."),
+    };
+
     private static async Task ExerciseAsync(string brokerUrl)
     {
         await using var app = TestApps.Create(brokerUrl: brokerUrl);
@@ -64,8 +73,8 @@ public sealed class ApiDeadLetterTests : IClassFixture<TemporaryFolder>
 
         // Three messages the worker cannot run: not a message at all, not even UTF-8, and a task it does not know.
         byte[] notUtf8 = [0xff, 0xfe, 0x00, 0x41];
-        await app.Transport.PublishAsync(new OutgoingMessage("celery", "not a message"u8.ToArray()));
-        await app.Transport.PublishAsync(new OutgoingMessage("celery", notUtf8));
+        await PublishStoredAsync(app.Transport, "celery", "not a message"u8.ToArray());
+        await PublishStoredAsync(app.Transport, "celery", notUtf8);
         var later = await app.Client.SendTaskAsync("tasks.later", [2, 3], new JsonObject { ["label"] = "it's \"quoted\"" });
         await Eventually.HoldsAsync(async () => (await DeadLettersAsync(viewer)).Count == 3, "three dead letters", Wait);
 

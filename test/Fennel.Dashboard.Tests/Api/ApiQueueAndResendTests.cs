@@ -50,7 +50,7 @@ public sealed class ApiQueueAndResendTests : IClassFixture<TemporaryFolder>
         Assert.Empty(reports["consumers"]!.AsArray());
         Assert.Equal(0, reports["dead_letters"]!.GetValue<long>());
 
-        await app.Transport.PublishAsync(new OutgoingMessage("celery", "garbage"u8.ToArray()));
+        await ApiDeadLetterTests.PublishStoredAsync(app.Transport, "celery", "garbage"u8.ToArray());
         await Eventually.HoldsAsync(async () => (await QueueAsync(viewer, "celery"))!["dead_letters"]!.GetValue<long>() == 1, "a dead letter on celery", Wait);
         var celery = (await QueueAsync(viewer, "celery"))!;
         Assert.Equal("q@test", Assert.Single(celery["consumers"]!.AsArray())!.GetValue<string>());

@@ -101,8 +101,8 @@ public class PidboxCodecTests
             Encoding.UTF8.GetString(envelope.Body));
         Assert.Equal(3, envelope.Headers["clock"]!.GetValue<long>());
         Assert.Equal(1795608015.482958, envelope.Headers["expires"]!.GetValue<double>());
-        Assert.Equal(2, envelope.Properties["delivery_mode"]!.GetValue<int>());
-        Assert.Equal("celery.pidbox", envelope.Properties["delivery_info"]!["exchange"]!.GetValue<string>());
+        Assert.Equal(2, envelope.DeliveryMode);
+        Assert.Equal("celery.pidbox", envelope.Exchange);
     }
 
     [Fact]

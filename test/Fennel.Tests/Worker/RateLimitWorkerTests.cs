@@ -197,7 +197,7 @@ public class SharedRateLimiterFailureTests
         public volatile bool Failing = true;
         public int Calls;
 
-        public TransportCapabilities Capabilities => inner.Capabilities | TransportCapabilities.SharedRateLimits;
+        public TransportCapabilities Capabilities => inner.Capabilities;
 
         public Task<TimeSpan> TryTakeTurnAsync(string key, TimeSpan interval, CancellationToken cancellationToken = default)
         {

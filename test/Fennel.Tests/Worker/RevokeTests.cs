@@ -100,7 +100,7 @@ public class RevokeTests
         var envelope = KombuEnvelope.Decode((PidboxRequest.Revoke([taskId], terminate: false) with { Expires = DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds() }).Encode());
 
         Assert.True(JsonNode.DeepEquals(captured, envelope.BodyJson()), $"sent {Encoding.UTF8.GetString(envelope.Body)}, Celery sends {captured.ToJsonString()}");
-        Assert.Equal("celery.pidbox", envelope.Properties["delivery_info"]?["exchange"]?.GetValue<string>());
+        Assert.Equal("celery.pidbox", envelope.Exchange);
         Assert.True(envelope.Headers["expires"]!.GetValue<double>() > DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
 

@@ -5,6 +5,7 @@ using Fennel.Protocol;
 using Fennel.Results;
 using Fennel.Tasks;
 using Fennel.Transport;
+using Fennel.Transport.Memory;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Fennel.Tests.Worker;
@@ -200,7 +201,7 @@ public class WorkerTests
         var add = app.Task<int, int, int>("tasks.add", (int x, int y) => x + y);
         await using var worker = app.CreateWorker();
         await worker.StartAsync();
-        await app.Transport.PublishAsync(new OutgoingMessage("celery", Encoding.UTF8.GetBytes("{not json")));
+        await ((InMemoryTransport)app.Transport).PublishStoredAsync("celery", Encoding.UTF8.GetBytes("{not json"));
         Assert.Equal(3, await (await add.DelayAsync(1, 2)).GetAsync(Wait));
         await Eventually.HoldsAsync(async () => (await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync()).Count == 1, "a dead letter");
         var letter = (await ((IDeadLetterStore)app.Transport).ListDeadLettersAsync()).Single();

@@ -1,3 +1,4 @@
+using Fennel.Protocol;
 using Fennel.Results;
 
 namespace Fennel.Transport.Memory;
@@ -23,9 +24,7 @@ public sealed partial class InMemoryTransport : ITransport, IDeadLetterStore, IR
     public InMemoryTransport(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
 
     /// <inheritdoc />
-    public TransportCapabilities Capabilities =>
-        TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish | TransportCapabilities.DeadLetters | TransportCapabilities.Revokes
-        | TransportCapabilities.Broadcast;
+    public TransportCapabilities Capabilities => TransportCapabilities.DelayedDelivery | TransportCapabilities.DelayedPublish;
 
     /// <inheritdoc />
     public Task AddRevokesAsync(IReadOnlyList<Revocation> revocations, CancellationToken cancellationToken = default)
@@ -69,18 +68,39 @@ public sealed partial class InMemoryTransport : ITransport, IDeadLetterStore, IR
     public Task PublishBatchAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        var stored = messages.Select(m => (m.Queue, Body: KombuEnvelope.Encode(m.Envelope), m.Priority, m.NotBefore)).ToList();
+        Store(stored);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stores bytes as they are, unchecked, as if a foreign producer had written them: what tests of a worker's handling of
+    /// malformed messages, and tools that replay stored messages, need. Fennel's own producers publish envelopes.
+    /// </summary>
+    /// <param name="queue">The queue.</param>
+    /// <param name="stored">The message in its stored form (kombu's JSON envelope, or anything else).</param>
+    /// <param name="priority">0..9; higher is served first.</param>
+    /// <param name="cancellationToken">Not used: storing completes at once.</param>
+    public Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queue);
+        Store([(queue, stored.ToArray(), priority, null)]);
+        return Task.CompletedTask;
+    }
+
+    private void Store(IReadOnlyList<(string Queue, byte[] Body, int Priority, DateTimeOffset? NotBefore)> messages)
+    {
         TaskCompletionSource signal;
         lock (_gate)
         {
             foreach (var m in messages)
             {
-                QueueOf(m.Queue).Add(new Entry(m.Queue, m.Body.ToArray(), m.Priority, m.NotBefore, ++_sequence, 0));
+                QueueOf(m.Queue).Add(new Entry(m.Queue, m.Body, m.Priority, m.NotBefore, ++_sequence, 0));
             }
             signal = _published;
             _published = NewSignal();
         }
         signal.TrySetResult();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
