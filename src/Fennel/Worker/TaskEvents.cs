@@ -107,7 +107,7 @@ internal sealed class TaskEvents(string node, TimeProvider time, bool enabled)
         string? id;
         try
         {
-            id = KombuEnvelope.Decode(delivery.Body.Span).Headers["id"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+            id = delivery.Envelope.Headers["id"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
         }
         catch (MessageFormatException)
         {
