@@ -1,10 +1,11 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Fennel.Cli.CommandLine;
 using Fennel.Cli.Output;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Transport;
 
 namespace Fennel.Cli.Commands;

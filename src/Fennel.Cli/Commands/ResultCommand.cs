@@ -1,5 +1,6 @@
 using Fennel.Cli.CommandLine;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Results;
 
 namespace Fennel.Cli.Commands;

@@ -1,9 +1,10 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using System.Text;
 using Fennel.Dashboard.Hosting;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,4 +1,5 @@
 using Fennel.Dashboard.Hosting;
+using Fennel.Python;
 using Fennel.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

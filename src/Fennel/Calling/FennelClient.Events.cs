@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Fennel.Events;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Transport;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace Fennel.Calling;
 

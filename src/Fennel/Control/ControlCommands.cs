@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Fennel.Configuration;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Tasks;
 
 namespace Fennel.Control;

@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Transport;
 
 namespace Fennel.Control;

@@ -1,8 +1,9 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
+using Fennel.Python;
 using Fennel.Transport;
 
 namespace Fennel.Protocol;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Fennel.Protocol;
+using Fennel.Python;
 
 namespace Fennel.Tasks;
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Fennel.Calling;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Results;
 using Fennel.Transport;
 using Fennel.Worker.Pools;

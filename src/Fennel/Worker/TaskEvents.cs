@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Fennel.Events;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Results;
 using Fennel.Tasks;
 using Fennel.Transport;

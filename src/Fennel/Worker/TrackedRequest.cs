@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Fennel.Control;
 using Fennel.Protocol;
+using Fennel.Python;
 
 namespace Fennel.Worker;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Fennel.Configuration;
 using Fennel.Control;
+using Fennel.Python;
 using Fennel.Tasks;
 using Fennel.Transport;
 using Fennel.Worker.Pools;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Fennel.Configuration;
 using Fennel.Events;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Results;
 using Fennel.Tasks;
 using Fennel.Transport;

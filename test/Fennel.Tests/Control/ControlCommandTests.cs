@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Fennel.Control;
+using Fennel.Python;
 using Fennel.Results;
 using Fennel.Tasks;
 using Fennel.Transport;

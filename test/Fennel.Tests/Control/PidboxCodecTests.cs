@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Fennel.Control;
+using Fennel.Python;
 using Fennel.Testing;
 
 namespace Fennel.Tests.Control;

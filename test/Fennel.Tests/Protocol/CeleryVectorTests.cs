@@ -1,8 +1,9 @@
-using Fennel.Testing;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Fennel.Protocol;
+using Fennel.Python;
 using Fennel.Results;
+using Fennel.Testing;
 
 namespace Fennel.Tests.Protocol;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Fennel.Control;
+namespace Fennel.Python;
 
 /// <summary>
 /// JSON written as Python's <c>json.dumps</c> writes it (kombu's serializer): <c>", "</c> and <c>": "</c> between items,

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Fennel.Dashboard.Api;
+namespace Fennel.Python;
 
 /// <summary>
 /// Reads back the Python reprs the events carry (<c>argsrepr</c>, <c>kwargsrepr</c>) as JSON, to re-send a task: <c>None</c>,

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Fennel.Protocol;
+namespace Fennel.Python;
 
 /// <summary>
 /// Python's <c>repr()</c> of JSON values, for the <c>argsrepr</c> / <c>kwargsrepr</c> headers and event fields

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using Fennel.Dashboard.Api;
 using Fennel.Protocol;
+using Fennel.Python;
 
-namespace Fennel.Dashboard.Tests.Api;
+namespace Fennel.Tests.Python;
 
 /// <summary>Reading Python reprs back as JSON, for re-sending a task from the history.</summary>
 public class PythonLiteralTests
