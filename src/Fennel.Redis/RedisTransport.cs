@@ -107,7 +107,7 @@ public sealed partial class RedisTransport : ITransport, IDeadLetterStore, IBroa
     /// <param name="stored">The message in its stored form (kombu's JSON envelope, or anything else).</param>
     /// <param name="priority">0..9, in kombu's direction (lower first).</param>
     /// <param name="cancellationToken">Cancels before sending.</param>
-    public Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
+    internal Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         cancellationToken.ThrowIfCancellationRequested();

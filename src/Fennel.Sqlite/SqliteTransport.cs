@@ -79,7 +79,7 @@ public sealed partial class SqliteTransport : ITransport, IDeadLetterStore, IRev
     /// <param name="stored">The message in its stored form (kombu's JSON envelope, or anything else).</param>
     /// <param name="priority">0..9; higher is served first.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    public Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
+    internal Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         return StoreAsync([(queue, priority, stored.ToArray(), null)], cancellationToken);

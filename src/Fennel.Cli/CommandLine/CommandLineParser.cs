@@ -4,7 +4,7 @@ namespace Fennel.Cli.CommandLine;
 /// Parses <c>command [positionals] [options]</c> the way Celery's CLI reads: <c>-Q a,b</c>, <c>--queues a,b</c>,
 /// <c>--queues=a,b</c>, <c>-c8</c>. Unknown options and missing values are errors, never ignored.
 /// </summary>
-public static class CommandLineParser
+internal static class CommandLineParser
 {
     /// <summary>Parses the arguments after the command name.</summary>
     /// <exception cref="UsageException">An unknown option, a missing value, a missing or extra positional argument.</exception>

@@ -9,7 +9,7 @@ namespace Fennel.Events;
 // It only takes input it can decode exactly as the JsonNode path does (DecodeEvent(JsonObject)) and answers false for
 // anything else (a field of the wrong JSON type, a missing one, a duplicate, an escaped name, a field the event's type
 // does not use, a non-string repr), so the caller falls back to the JsonNode path, which gives its own result or error.
-public static partial class CeleryEventCodec
+internal static partial class CeleryEventCodec
 {
     /// <summary>
     /// Decodes a kombu envelope carrying Celery events (what the Redis and SQLite transports broadcast) into

@@ -9,7 +9,7 @@ namespace Fennel.Events;
 /// Celery worker publishes). Unknown types decode to <see cref="UnknownEvent"/>, unknown fields to
 /// <see cref="CeleryEvent.Extra"/>; input that is not an event throws <see cref="MessageFormatException"/>.
 /// </summary>
-public static partial class CeleryEventCodec
+internal static partial class CeleryEventCodec
 {
     /// <summary>Decodes an event message body (UTF-8 JSON): one event object or a list of them.</summary>
     /// <exception cref="MessageFormatException">The body is not JSON, or not an event or a list of events.</exception>

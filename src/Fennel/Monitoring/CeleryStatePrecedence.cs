@@ -5,7 +5,7 @@ namespace Fennel.Monitoring;
 /// one that moves the task on: SUCCESS, FAILURE, (custom states), REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING.
 /// A lower index wins.
 /// </summary>
-public static class CeleryStatePrecedence
+internal static class CeleryStatePrecedence
 {
     private static readonly string?[] Order = ["SUCCESS", "FAILURE", null, "REVOKED", "STARTED", "RECEIVED", "REJECTED", "RETRY", "PENDING"];
 

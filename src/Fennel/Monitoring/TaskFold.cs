@@ -13,7 +13,7 @@ namespace Fennel.Monitoring;
 /// retries, eta, expires); other late events add their fields. Unlike Celery, a null field never clears a known value.
 /// Times: an event in order sets its time (a retried task is received and started again); a late one only fills a gap.
 /// </remarks>
-public static class TaskFold
+internal static class TaskFold
 {
     /// <summary>The id of the task an event is about: a task event's <c>uuid</c>, or a custom <c>task-x</c>'s when it is a string; null otherwise.</summary>
     public static string? TaskIdOf(CeleryEvent e) => e switch

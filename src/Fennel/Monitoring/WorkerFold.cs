@@ -7,7 +7,7 @@ namespace Fennel.Monitoring;
 /// <see cref="ClusterState"/> and by the dashboard's history. Pure: the current state and an event in, the new state out.
 /// Liveness is driven by receipt times (<c>now</c>), not sender timestamps, so clock skew between hosts does not matter.
 /// </summary>
-public static class WorkerFold
+internal static class WorkerFold
 {
     /// <summary>Applies a <c>worker-online</c>, <c>-heartbeat</c> or <c>-offline</c>.</summary>
     /// <param name="worker">What is known of the worker; null when nothing is.</param>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Fennel.Protocol;
 
 /// <summary>Times as Celery writes them: ISO-8601 with microseconds, as Python's <c>isoformat()</c> does.</summary>
-public static class CeleryTime
+internal static class CeleryTime
 {
     /// <summary>Formats with the offset, e.g. <c>2030-01-02T03:04:05.678901+00:00</c> (headers <c>eta</c>, <c>expires</c>).</summary>
     public static string Format(DateTimeOffset value)

@@ -19,7 +19,7 @@ namespace Fennel.Protocol;
 /// or a body that is not the base64 its <c>body_encoding</c> says are all one <see cref="MessageFormatException"/>,
 /// never anything else.
 /// </remarks>
-public static class KombuEnvelope
+internal static class KombuEnvelope
 {
     /// <summary>
     /// How deep JSON read from a broker may nest (envelope, headers and body alike): System.Text.Json's default, set here

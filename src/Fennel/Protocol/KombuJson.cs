@@ -16,7 +16,7 @@ namespace Fennel.Protocol;
 /// asked (<c>FennelOptions.JsonTypeTags</c>), because a kombu 5.2 peer would see the tag objects as dicts.
 /// Object property names are snake_case on the wire (Python's style) and read case-insensitively.
 /// </remarks>
-public static class KombuJson
+internal static class KombuJson
 {
     /// <summary>Serializer options for task arguments and results.</summary>
     /// <param name="writeTypeTags">Write kombu 5.3 type tags for dates, UUIDs, decimals and bytes.</param>

@@ -13,7 +13,7 @@ namespace Fennel.Protocol;
 /// <param name="RoutingKey">The routing key (the queue name for direct delivery).</param>
 /// <param name="DeliveryTag">The publisher's delivery tag (a UUID string).</param>
 /// <param name="Redelivered">True when a broker gave this message back after a lost consumer.</param>
-public sealed record TaskEnvelope(TaskMessage Message, string Exchange, string RoutingKey, string DeliveryTag, bool Redelivered = false)
+internal sealed record TaskEnvelope(TaskMessage Message, string Exchange, string RoutingKey, string DeliveryTag, bool Redelivered = false)
 {
     /// <summary>The envelope of a task message addressed to <paramref name="routingKey"/>, as Celery sends it.</summary>
     /// <param name="message">The task message.</param>

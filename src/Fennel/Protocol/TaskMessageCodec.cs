@@ -12,7 +12,7 @@ namespace Fennel.Protocol;
 /// Celery protocol v2 with the JSON serializer: a <see cref="TaskMessage"/> to headers, properties and body, and back.
 /// Transports add their framing around it (<see cref="TaskEnvelope"/> for Redis and SQLite, AMQP properties for RabbitMQ).
 /// </summary>
-public static class TaskMessageCodec
+internal static class TaskMessageCodec
 {
     /// <summary>The only content type Fennel reads and writes.</summary>
     public const string ContentType = "application/json";

@@ -9,7 +9,7 @@ namespace Fennel.Python;
 /// Python's <c>repr()</c> of JSON values, for the <c>argsrepr</c> / <c>kwargsrepr</c> headers and event fields
 /// that monitors (Flower, <c>celery events</c>, Fennel's dashboard) show: <c>(2, 3)</c>, <c>{'greeting': 'Hi'}</c>.
 /// </summary>
-public static class PythonRepr
+internal static class PythonRepr
 {
     /// <summary>The longest repr kept, as Celery's <c>argsrepr_maxsize</c> (1024); longer ones end with <c>...</c>.</summary>
     public const int MaxLength = 1024;

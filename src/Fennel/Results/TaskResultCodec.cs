@@ -10,7 +10,7 @@ namespace Fennel.Results;
 /// "date_done", ["group_id"], ["parent_id"], "task_id"}</c>, plus <c>worker</c> as Celery's extended results write it.
 /// Result stores of every kind (SQLite, Redis) keep these bytes.
 /// </summary>
-public static class TaskResultCodec
+internal static class TaskResultCodec
 {
     /// <summary>Encodes a result as UTF-8 JSON in Celery's key order.</summary>
     public static byte[] Encode(TaskResult result)

@@ -1,7 +1,7 @@
 namespace Fennel.Transport;
 
 /// <summary>How kombu's three kinds of exchange match a routing key to a binding key; shared by the transports that route themselves.</summary>
-public static class BroadcastRouting
+internal static class BroadcastRouting
 {
     /// <summary>The kind of the exchanges Celery uses: <c>celery.pidbox</c> fanout, <c>reply.celery.pidbox</c> direct, anything else topic.</summary>
     public static BroadcastExchangeKind KindOf(string exchange) => exchange switch

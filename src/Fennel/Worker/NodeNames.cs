@@ -1,7 +1,7 @@
 namespace Fennel.Worker;
 
 /// <summary>Worker node names as Celery forms them: <c>name@host</c>.</summary>
-public static class NodeNames
+internal static class NodeNames
 {
     /// <summary>
     /// Expands <c>%h</c> (host with domain), <c>%n</c> (host), <c>%d</c> (domain) and <c>%%</c>; puts <c>celery@</c> in

@@ -81,7 +81,7 @@ public sealed partial class InMemoryTransport : ITransport, IDeadLetterStore, IR
     /// <param name="stored">The message in its stored form (kombu's JSON envelope, or anything else).</param>
     /// <param name="priority">0..9; higher is served first.</param>
     /// <param name="cancellationToken">Not used: storing completes at once.</param>
-    public Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
+    internal Task PublishStoredAsync(string queue, ReadOnlyMemory<byte> stored, int priority = 0, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         Store([(queue, stored.ToArray(), priority, null)]);
