@@ -237,19 +237,9 @@ internal static class DeadLettersCommand
 
     private static Letter View(DeadLetter letter)
     {
-        TaskMessage? message = null;
-        try
-        {
-            message = TaskEnvelope.Decode(letter.Body.Span).Message;
-        }
-        catch (Exception ex) when (ex is MessageFormatException or JsonException or InvalidOperationException or FormatException)
-        {
-            // Not a task message (that is often why it was dead-lettered): it still shows, with what the store knows.
-        }
-        return new Letter(letter.Id, letter.Queue, letter.Reason, letter.DeadLetteredAt, letter.DeliveryCount, message?.Id, message?.Task,
-            message is null ? null : message.ArgsRepr ?? PythonRepr.Args(message.Args),
-            message is null ? null : message.KwargsRepr ?? PythonRepr.Kwargs(message.Kwargs),
-            letter.Body.Length);
+        var task = DeadLetterTask.Read(letter);
+        return new Letter(letter.Id, letter.Queue, letter.Reason, letter.DeadLetteredAt, letter.DeliveryCount, task.TaskId, task.Task, task.Args,
+            task.Kwargs, letter.Body.Length);
     }
 
     /// <summary>A dead letter as listed: what the store keeps, and what the message says of its task when it parses as one.</summary>

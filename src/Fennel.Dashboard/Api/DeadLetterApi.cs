@@ -213,19 +213,9 @@ internal static class DeadLetterApi
 
     private static DeadLetterView View(DeadLetter letter)
     {
-        TaskMessage? message = null;
-        try
-        {
-            message = TaskEnvelope.Decode(letter.Body.Span).Message;
-        }
-        catch (Exception ex) when (ex is MessageFormatException or JsonException or InvalidOperationException or FormatException)
-        {
-            // Not a task message (that is often why it was dead-lettered): it still lists, with what the store knows.
-        }
-        return new DeadLetterView(letter.Id, letter.Queue, letter.Reason, letter.DeadLetteredAt, letter.DeliveryCount, message?.Id, message?.Task,
-            message is null ? null : message.ArgsRepr ?? PythonRepr.Args(message.Args),
-            message is null ? null : message.KwargsRepr ?? PythonRepr.Kwargs(message.Kwargs),
-            letter.Body.Length);
+        var task = DeadLetterTask.Read(letter);
+        return new DeadLetterView(letter.Id, letter.Queue, letter.Reason, letter.DeadLetteredAt, letter.DeliveryCount, task.TaskId, task.Task, task.Args,
+            task.Kwargs, letter.Body.Length);
     }
 
     private static JsonObject? HeadersOf(ReadOnlyMemory<byte> body)
