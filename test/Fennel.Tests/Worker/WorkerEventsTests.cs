@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
 using Fennel.Calling;
 using Fennel.Events;
+using Fennel.Tests.Events;
 using Fennel.Monitoring;
 using Fennel.Tasks;
 using Fennel.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Fennel.Tests.Events;
+namespace Fennel.Tests.Worker;
 
 public class WorkerEventsTests
 {

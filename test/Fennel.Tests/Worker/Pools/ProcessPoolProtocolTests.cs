@@ -8,7 +8,7 @@ using Fennel.Transport;
 using Fennel.Worker;
 using Fennel.Worker.Pools;
 
-namespace Fennel.Tests.Worker;
+namespace Fennel.Tests.Worker.Pools;
 
 public class ProcessPoolProtocolTests
 {
