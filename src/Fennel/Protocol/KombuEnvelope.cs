@@ -34,7 +34,7 @@ internal static class KombuEnvelope
     public static byte[] Encode(MessageEnvelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        var buffer = new ArrayBufferWriter<byte>(envelope.Body.Length * 4 / 3 + 512);
+        var buffer = new ArrayBufferWriter<byte>(envelope.Body.Length * 4 / 3 + 1024);
         using (var writer = new Utf8JsonWriter(buffer, TaskMessageCodec.WriterOptions)) Write(writer, envelope);
         return buffer.WrittenSpan.ToArray();
     }
@@ -49,7 +49,8 @@ internal static class KombuEnvelope
         writer.WriteString("content-encoding", envelope.ContentEncoding);
         writer.WriteString("content-type", envelope.ContentType);
         writer.WritePropertyName("headers");
-        envelope.Headers.WriteTo(writer);
+        if (envelope.HeadersWriter is { } writeHeaders) writeHeaders(writer);
+        else envelope.Headers.WriteTo(writer);
         writer.WriteStartObject("properties");
         if (envelope.CorrelationId is { } correlationId)
         {

@@ -24,10 +24,9 @@ internal sealed record TaskEnvelope(TaskMessage Message, string Exchange, string
     public static MessageEnvelope Create(TaskMessage message, string routingKey, DateTimeOffset now, string exchange = "", string? deliveryTag = null)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return new MessageEnvelope
+        return new MessageEnvelope(writer => TaskMessageCodec.WriteHeaders(writer, message), () => TaskMessageCodec.EncodeHeaders(message),
+            TaskMessageCodec.EncodeBody(message))
         {
-            Headers = TaskMessageCodec.EncodeHeaders(message),
-            Body = TaskMessageCodec.EncodeBody(message),
             CorrelationId = message.Id,
             ReplyTo = message.ReplyTo,
             DeliveryMode = message.DeliveryMode,

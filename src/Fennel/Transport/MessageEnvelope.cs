@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Fennel.Protocol;
 
@@ -11,8 +13,40 @@ namespace Fennel.Transport;
 /// </summary>
 public sealed record MessageEnvelope
 {
+    private JsonObject? _headers;
+    private readonly Func<JsonObject>? _makeHeaders;
+
+    /// <summary>An envelope; set <see cref="Headers"/> and <see cref="Body"/>.</summary>
+    public MessageEnvelope()
+    {
+    }
+
+    /// <summary>
+    /// An envelope whose headers are written straight to JSON when a key-value broker stores it (a task on its publish
+    /// path: no JSON object per message), and made as an object only when asked for (RabbitMQ's header table).
+    /// </summary>
+    [SetsRequiredMembers]
+    internal MessageEnvelope(Action<Utf8JsonWriter> writeHeaders, Func<JsonObject> makeHeaders, byte[] body)
+    {
+        Headers = null!; // none yet: the getter makes them on first use
+        HeadersWriter = writeHeaders;
+        _makeHeaders = makeHeaders;
+        Body = body;
+    }
+
     /// <summary>The message headers (a task's <c>id</c>, <c>task</c>, ...; an event's <c>hostname</c>).</summary>
-    public required JsonObject Headers { get; init; }
+    public required JsonObject Headers
+    {
+        get => _headers ??= _makeHeaders!();
+        init
+        {
+            _headers = value;
+            HeadersWriter = null;
+        }
+    }
+
+    /// <summary>Writes the headers as JSON without making them an object first; null when they are only an object.</summary>
+    internal Action<Utf8JsonWriter>? HeadersWriter { get; private init; }
 
     /// <summary>The body, as its content type says (base64 on key-value brokers is undone).</summary>
     public required byte[] Body { get; init; }
