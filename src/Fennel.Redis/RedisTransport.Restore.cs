@@ -37,7 +37,11 @@ public sealed partial class RedisTransport
                 (var restored, pause) = await RestoreLapsedAsync().ConfigureAwait(false);
                 if (restored > 0) _wakeUp.Fire();
             }
-            catch (Exception e) when (!stop.IsCancellationRequested && e is not OperationCanceledException)
+            catch (Exception) when (stop.IsCancellationRequested || IsDisposed)
+            {
+                return; // disposing: the transport closed under this pass (ObjectDisposedException, a cancelled call)
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 Log.RestoreFailed(_logger, _connection.Endpoint, e);
                 pause = MaxRestorePause;
